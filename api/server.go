@@ -1,0 +1,236 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/valyala/fasthttp"
+
+	"github.com/telltale-dev/telltale/aggregate"
+)
+
+// Exposer writes the current value of every statsd series; satisfied by
+// *aggregate.Aggregator.
+type Exposer interface {
+	WriteExposition(w io.Writer, format aggregate.Format) error
+}
+
+// Config configures the HTTP server.
+type Config struct {
+	// Addr is the listen address, host:port.
+	Addr string
+	// MaxRequestBodySize bounds request bodies, in bytes.
+	MaxRequestBodySize int
+	// WriteTimeout bounds writing one response; a /metrics scrape of a
+	// million series needs seconds.
+	WriteTimeout time.Duration
+}
+
+// Validate reports the first invalid setting.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("api: bad listen address %q: %w", c.Addr, err)
+	}
+	return nil
+}
+
+// Server is Telltale's HTTP server. Its methods are goroutine-safe.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	gatherer prometheus.Gatherer
+	series   Exposer
+	srv      *fasthttp.Server
+	ready    atomic.Bool
+	ln       net.Listener
+
+	requests *prometheus.CounterVec
+}
+
+// New returns a Server that exposes gatherer's metrics and then series' on
+// /metrics. series may be nil. It registers its own metrics on reg.
+func New(cfg Config, gatherer prometheus.Gatherer, series Exposer, reg prometheus.Registerer, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxRequestBodySize == 0 {
+		cfg.MaxRequestBodySize = 1 << 20
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = time.Minute
+	}
+	s := &Server{cfg: cfg, log: log, gatherer: gatherer, series: series}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "telltale_http_requests_total", Help: "HTTP requests by handler and status code.",
+	}, []string{"handler", "code"})
+	if reg != nil {
+		reg.MustRegister(s.requests)
+	}
+	s.srv = &fasthttp.Server{
+		Handler:            s.handle,
+		Name:               "telltale",
+		ReadTimeout:        30 * time.Second,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        2 * time.Minute,
+		MaxRequestBodySize: cfg.MaxRequestBodySize,
+		Logger:             fasthttpLogger{log},
+		// The default "Server" date cache and header normalisation stay on.
+	}
+	return s, nil
+}
+
+// Start listens on Config.Addr and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("api: cannot listen: %w", err)
+	}
+	s.ln = ln
+	go func() {
+		if err := s.srv.Serve(ln); err != nil {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr returns the address the server listens on, after Start.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// SetReady sets what /readyz answers: 200 when ready, 503 otherwise.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// Shutdown stops accepting connections and waits, until ctx ends, for the
+// requests under way. fasthttp's Serve returns nil after it.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.SetReady(false)
+	return s.srv.ShutdownWithContext(ctx)
+}
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	var name string
+	switch string(ctx.Path()) {
+	case "/metrics":
+		name = "metrics"
+		s.metrics(ctx)
+	case "/healthz":
+		name = "healthz"
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString("ok\n")
+	case "/readyz":
+		name = "readyz"
+		ctx.SetContentType("text/plain; charset=utf-8")
+		if s.ready.Load() {
+			ctx.SetBodyString("ready\n")
+		} else {
+			writeError(ctx, errNotReady)
+		}
+	default:
+		name = "other"
+		writeError(ctx, errNotFound)
+	}
+	s.requests.WithLabelValues(name, fmt.Sprint(ctx.Response.StatusCode())).Inc()
+}
+
+// Errors the handlers answer with; writeError maps them to status codes.
+var (
+	errNotFound = errors.New("not found")
+	errNotReady = errors.New("not ready")
+)
+
+// writeError answers err as JSON {"detail": ...} with its status code. It is
+// the one place that maps errors to statuses; unknown errors answer 500
+// without their text, which may hold internals, and are logged by the caller.
+func writeError(ctx *fasthttp.RequestCtx, err error) {
+	code, detail := http.StatusInternalServerError, "internal error"
+	switch {
+	case errors.Is(err, errNotFound):
+		code, detail = http.StatusNotFound, err.Error()
+	case errors.Is(err, errNotReady):
+		code, detail = http.StatusServiceUnavailable, err.Error()
+	}
+	body, _ := json.Marshal(struct {
+		Detail string `json:"detail"`
+	}{detail})
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
+}
+
+// metrics streams the self-metrics and then every statsd series, so that a
+// scrape of a million series never holds its whole text in memory.
+func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
+	format := expfmt.NegotiateIncludingOpenMetrics(http.Header{"Accept": {string(ctx.Request.Header.Peek("Accept"))}})
+	families, err := s.gatherer.Gather()
+	if err != nil && len(families) == 0 {
+		s.log.Error("cannot gather self-metrics", "err", err)
+		writeError(ctx, err)
+		return
+	}
+	openMetrics := format.FormatType() == expfmt.TypeOpenMetrics
+	gz := bytes.Contains(ctx.Request.Header.Peek("Accept-Encoding"), []byte("gzip"))
+	ctx.SetContentType(string(format))
+	if gz {
+		ctx.Response.Header.Set("Content-Encoding", "gzip")
+	}
+	ctx.SetBodyStreamWriter(func(bw *bufio.Writer) {
+		var w io.Writer = bw
+		var zw *gzip.Writer
+		if gz {
+			zw, _ = gzip.NewWriterLevel(bw, gzip.BestSpeed)
+			w = zw
+		}
+		if err := s.writeMetrics(w, format, openMetrics, families); err != nil {
+			s.log.Warn("metrics scrape cut short", "err", err)
+		}
+		if zw != nil {
+			zw.Close()
+		}
+	})
+}
+
+func (s *Server) writeMetrics(w io.Writer, format expfmt.Format, openMetrics bool, families []*dto.MetricFamily) error {
+	enc := expfmt.NewEncoder(w, format)
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return err
+		}
+	}
+	if s.series != nil {
+		f := aggregate.FormatText
+		if openMetrics {
+			f = aggregate.FormatOpenMetrics
+		}
+		if err := s.series.WriteExposition(w, f); err != nil {
+			return err
+		}
+	}
+	if openMetrics {
+		_, err := io.WriteString(w, "# EOF\n")
+		return err
+	}
+	return nil
+}
+
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn("fasthttp", "msg", fmt.Sprintf(format, args...))
+}

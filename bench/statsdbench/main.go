@@ -1,0 +1,690 @@
+// Command statsdbench measures statsd ingestion of Telltale and of
+// statsd_exporter, one after the other on the same workloads in the same run.
+//
+// For each workload (counters, mixed, cardinality) and each target it starts
+// the server on free loopback ports, waits until it is ready, primes it by
+// sending every series once, and climbs a ladder of target rates. Each step
+// runs bench/loadgen for -step at that rate, waits for the server to drain,
+// and reads the server's own count of received lines: loss is
+// 1 - received/sent. CPU per line is the server's utime+stime delta over the
+// step (from /proc/PID/stat) divided by the lines it received; scrapes are
+// outside that window. The ladder stops after -fail-steps consecutive steps
+// with loss ≥ -max-loss, or when the sender cannot reach the target rate,
+// and may then bisect between the last good and the first bad rate.
+//
+// It prints a table of, per workload and target, the highest rate with loss
+// under 1 %, the CPU per line at that rate, peak RSS (VmHWM), the RSS per
+// series after priming, and the Telltale/statsd_exporter ratios; it writes
+// the same with every step to -out (JSON) and to -bench-out in the Go
+// benchmark format, for benchstat.
+//
+// See bench/README.md; `make bench-statsd` builds everything and runs it.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "statsdbench:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage reports bad flags.
+var errUsage = errors.New("statsdbench: bad usage")
+
+// config holds the flags.
+type config struct {
+	Telltale     string        `json:"telltale"`
+	Exporter     string        `json:"statsd_exporter"`
+	Loadgen      string        `json:"loadgen"`
+	Targets      []string      `json:"targets"`
+	Workloads    []string      `json:"workloads"`
+	Ladder       []float64     `json:"ladder"`
+	Step         time.Duration `json:"step"`
+	Settle       time.Duration `json:"settle"`
+	MaxSettle    time.Duration `json:"max_settle"`
+	PrimeRate    float64       `json:"prime_rate"`
+	Series       int           `json:"series"`
+	Senders      int           `json:"senders"`
+	Seed         uint64        `json:"seed"`
+	MaxLoss      float64       `json:"max_loss"`
+	FailSteps    int           `json:"fail_steps"`
+	Refine       int           `json:"refine"`
+	Count        int           `json:"count"`
+	Quick        bool          `json:"quick"`
+	Out          string        `json:"-"`
+	BenchOut     string        `json:"-"`
+	LogDir       string        `json:"-"`
+	TelltaleArgs []string      `json:"telltale_args,omitempty"`
+	ExporterArgs []string      `json:"statsd_exporter_args,omitempty"`
+	// ExporterReadBuffer is passed as --statsd.read-buffer when positive.
+	ExporterReadBuffer int           `json:"statsd_exporter_read_buffer"`
+	Timeout            time.Duration `json:"-"`
+}
+
+// Quick mode values, used for flags not given explicitly.
+const (
+	quickLadder = "500k,1M,2M,4M,8M"
+	quickSeries = 200000
+)
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("statsdbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Telltale, "telltale", "bin/telltale", "Telltale binary")
+	fs.StringVar(&c.Exporter, "statsd-exporter", ".tools/statsd_exporter-v0.31.0", "statsd_exporter binary")
+	fs.StringVar(&c.Loadgen, "loadgen", "bin/loadgen", "bench/loadgen binary")
+	targets := fs.String("targets", targetTelltale+","+targetExporter, "comma-separated targets to run")
+	workloads := fs.String("workloads", "counters,mixed,cardinality", "comma-separated workloads to run")
+	ladder := fs.String("ladder", "250k,500k,1M,1.5M,2M,3M,4M,6M,8M,12M,16M", "comma-separated target rates in lines/s (k and M suffixes)")
+	fs.DurationVar(&c.Step, "step", 5*time.Second, "time at each rate")
+	fs.DurationVar(&c.Settle, "settle", time.Second, "wait after a step before reading the server's counters")
+	fs.DurationVar(&c.MaxSettle, "max-settle", 10*time.Second, "longest wait for the server's line count to stop moving")
+	prime := fs.String("prime-rate", "200k", "lines/s of the priming pass that sends every series once")
+	fs.IntVar(&c.Series, "series", 1000000, "distinct series of the cardinality workload")
+	fs.IntVar(&c.Senders, "senders", 1, "loadgen sender goroutines")
+	fs.Uint64Var(&c.Seed, "seed", 1, "loadgen seed")
+	fs.Float64Var(&c.MaxLoss, "max-loss", 0.01, "a step passes when its loss is below this fraction")
+	fs.IntVar(&c.FailSteps, "fail-steps", 1, "stop the ladder after this many consecutive failed steps")
+	fs.IntVar(&c.Refine, "refine", 1, "bisection steps between the last passed and the first failed rate")
+	fs.IntVar(&c.Count, "count", 1, "repeat the whole run this many times (for benchstat)")
+	fs.BoolVar(&c.Quick, "quick", false, "about 2 minutes: -step 2s -settle 500ms -ladder "+quickLadder+" -refine 0 -series 200000 (flags given explicitly win)")
+	fs.StringVar(&c.Out, "out", "bench/out/statsd.json", "JSON report file")
+	fs.StringVar(&c.BenchOut, "bench-out", "bench/out/statsd.txt", "Go benchmark format file for benchstat (appended to)")
+	fs.StringVar(&c.LogDir, "log-dir", "bench/out/logs", "directory for the servers' and loadgen's output")
+	telltaleArgs := fs.String("telltale-args", "", "extra arguments for telltale serve, space-separated")
+	exporterArgs := fs.String("statsd-exporter-args", "", "extra arguments for statsd_exporter, space-separated")
+	fs.IntVar(&c.ExporterReadBuffer, "statsd-exporter-read-buffer", 8<<20, "UDP receive buffer `bytes` asked by statsd_exporter (--statsd.read-buffer), the size Telltale asks by default, so that loss compares throughput, not buffers; 0: its default (net.core.rmem_default)")
+	fs.DurationVar(&c.Timeout, "timeout", 30*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if c.Quick {
+		set := make(map[string]bool)
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["step"] {
+			c.Step = 2 * time.Second
+		}
+		if !set["settle"] {
+			c.Settle = 500 * time.Millisecond
+		}
+		if !set["ladder"] {
+			*ladder = quickLadder
+		}
+		if !set["refine"] {
+			c.Refine = 0
+		}
+		if !set["series"] {
+			c.Series = quickSeries
+		}
+	}
+	c.Targets = splitList(*targets)
+	for _, t := range c.Targets {
+		if t != targetTelltale && t != targetExporter {
+			return c, fmt.Errorf("%w: unknown target %q", errUsage, t)
+		}
+	}
+	c.Workloads = splitList(*workloads)
+	for _, w := range c.Workloads {
+		if w != "counters" && w != "mixed" && w != "cardinality" {
+			return c, fmt.Errorf("%w: unknown workload %q", errUsage, w)
+		}
+	}
+	var err error
+	if c.Ladder, err = parseRates(*ladder); err != nil {
+		return c, err
+	}
+	if c.PrimeRate, err = parseRate(*prime); err != nil {
+		return c, err
+	}
+	c.TelltaleArgs = strings.Fields(*telltaleArgs)
+	c.ExporterArgs = strings.Fields(*exporterArgs)
+	if c.ExporterReadBuffer > 0 {
+		c.ExporterArgs = append([]string{"--statsd.read-buffer=" + strconv.Itoa(c.ExporterReadBuffer)}, c.ExporterArgs...)
+	}
+	if c.Step <= 0 || c.Senders < 1 || c.Count < 1 || c.FailSteps < 1 || c.Series < 1000 || c.PrimeRate <= 0 {
+		return c, fmt.Errorf("%w: -step, -senders, -count, -fail-steps, -prime-rate must be positive, -series at least 1000", errUsage)
+	}
+	return c, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// parseRates parses a comma-separated ascending list of rates.
+func parseRates(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range splitList(s) {
+		r, err := parseRate(f)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 0 && r <= out[len(out)-1] {
+			return nil, fmt.Errorf("%w: ladder must ascend: %q", errUsage, s)
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: empty ladder", errUsage)
+	}
+	return out, nil
+}
+
+// parseRate parses "250k", "1.5M" or "2000000".
+func parseRate(s string) (float64, error) {
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "k"), strings.HasSuffix(s, "K"):
+		mult, s = 1e3, s[:len(s)-1]
+	case strings.HasSuffix(s, "M"), strings.HasSuffix(s, "m"):
+		mult, s = 1e6, s[:len(s)-1]
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%w: bad rate %q", errUsage, s)
+	}
+	return v * mult, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+
+	specs := make(map[string]targetSpec)
+	for _, t := range c.Targets {
+		switch t {
+		case targetTelltale:
+			specs[t] = telltaleSpec(c.Telltale, c.TelltaleArgs)
+		case targetExporter:
+			specs[t] = exporterSpec(c.Exporter, c.ExporterArgs)
+		}
+	}
+	for _, bin := range append([]string{c.Loadgen}, binaries(specs)...) {
+		if _, err := os.Stat(bin); err != nil {
+			return fmt.Errorf("%w: %v (run `make bench-statsd`, or pass the path)", errUsage, err)
+		}
+	}
+	for _, dir := range []string{c.LogDir, filepath.Dir(c.Out), filepath.Dir(c.BenchOut)} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+
+	rep := report{
+		Started: time.Now().UTC(),
+		Config:  c,
+		Env:     environment(ctx, specs),
+	}
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
+	}
+	b := &bench{cfg: c, logf: logf}
+	var runErr error
+loop:
+	for iter := range c.Count {
+		for _, w := range c.Workloads {
+			for _, t := range c.Targets {
+				if ctx.Err() != nil {
+					runErr = ctx.Err()
+					break loop
+				}
+				res := b.runOne(ctx, specs[t], w, iter)
+				rep.Results = append(rep.Results, res)
+				if res.Error != "" {
+					logf("%s %s: %s", w, t, res.Error)
+				}
+			}
+		}
+	}
+	rep.Finished = time.Now().UTC()
+	rep.Summary = summarize(rep.Results, c.Targets, c.Workloads)
+	writeTable(stdout, rep)
+	if err := writeJSON(c.Out, rep); err != nil {
+		return err
+	}
+	if err := appendBenchFormat(c.BenchOut, rep); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nJSON report: %s; benchstat input: %s (appended); logs: %s\n", c.Out, c.BenchOut, c.LogDir)
+	return runErr
+}
+
+func binaries(specs map[string]targetSpec) []string {
+	var out []string
+	for _, s := range specs {
+		out = append(out, s.bin)
+	}
+	return out
+}
+
+// environment records what the numbers depend on.
+func environment(ctx context.Context, specs map[string]targetSpec) map[string]string {
+	env := map[string]string{
+		"goos":    runtime.GOOS,
+		"goarch":  runtime.GOARCH,
+		"ncpu":    strconv.Itoa(runtime.NumCPU()),
+		"go":      runtime.Version(),
+		"loadavg": loadAvg(),
+	}
+	if b, err := os.ReadFile("/proc/sys/net/core/rmem_default"); err == nil {
+		env["rmem_default"] = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/sys/net/core/rmem_max"); err == nil {
+		env["rmem_max"] = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				env["cpu"] = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		env["commit"] = strings.TrimSpace(string(out))
+	}
+	if s, ok := specs[targetExporter]; ok {
+		if out, err := exec.CommandContext(ctx, s.bin, "--version").CombinedOutput(); err == nil {
+			first, _, _ := strings.Cut(string(out), "\n")
+			env["statsd_exporter_version"] = strings.TrimSpace(first)
+		}
+	}
+	return env
+}
+
+// loadResult is the JSON summary loadgen prints.
+type loadResult struct {
+	Lines        int64   `json:"lines"`
+	Packets      int64   `json:"packets"`
+	CounterSum   float64 `json:"counter_sum"`
+	Seconds      float64 `json:"seconds"`
+	LinesPerSec  float64 `json:"lines_per_sec"`
+	Series       int     `json:"series"`
+	SeriesSent   int     `json:"series_sent"`
+	GenSeconds   float64 `json:"gen_seconds"`
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	WriteErrors  int64   `json:"write_errors"`
+	LoadgenError string  `json:"error"`
+}
+
+// bench runs the ladders.
+type bench struct {
+	cfg  config
+	logf func(string, ...any)
+}
+
+// loadgen runs one loadgen process against addr.
+func (b *bench) loadgen(ctx context.Context, addr, workload string, rate float64, duration time.Duration, lines int, logPath string, onStart func()) (loadResult, error) {
+	var r loadResult
+	args := []string{
+		"-addr", addr, "-workload", workload,
+		"-rate", strconv.FormatFloat(rate, 'f', 0, 64),
+		"-duration", duration.String(),
+		"-seed", strconv.FormatUint(b.cfg.Seed, 10),
+		"-senders", strconv.Itoa(b.cfg.Senders),
+	}
+	if lines > 0 {
+		args = append(args, "-lines", strconv.Itoa(lines))
+	}
+	if workload == "cardinality" {
+		args = append(args, "-series", strconv.Itoa(b.cfg.Series))
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return r, err
+	}
+	defer logFile.Close()
+	cmd := exec.CommandContext(ctx, b.cfg.Loadgen, args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return r, err
+	}
+	if err := cmd.Start(); err != nil {
+		return r, err
+	}
+	// Copy loadgen's stderr to the log, and call onStart when its pool is
+	// generated and sending begins.
+	sc := bufio.NewScanner(stderr)
+	started := false
+	for sc.Scan() {
+		fmt.Fprintln(logFile, sc.Text())
+		if !started && strings.HasPrefix(sc.Text(), "loadgen: sending") {
+			started = true
+			onStart()
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return r, fmt.Errorf("loadgen %s: %w (see %s)", strings.Join(args, " "), err, logPath)
+	}
+	if !started {
+		return r, fmt.Errorf("loadgen %s never started sending (see %s)", strings.Join(args, " "), logPath)
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return r, fmt.Errorf("loadgen output %q: %w", out.String(), err)
+	}
+	return r, nil
+}
+
+// step is one rung of a ladder, or the priming pass.
+type step struct {
+	TargetRate       float64            `json:"target_rate"`
+	Sent             int64              `json:"sent"`
+	Received         float64            `json:"received"`
+	Loss             float64            `json:"loss"`
+	AchievedRate     float64            `json:"achieved_rate"`
+	Seconds          float64            `json:"seconds"`
+	SenderLimited    bool               `json:"sender_limited"`
+	CPUSeconds       float64            `json:"cpu_seconds"`
+	CPUNsPerLine     float64            `json:"cpu_ns_per_line"`
+	SenderCPUSeconds float64            `json:"sender_cpu_seconds"`
+	KernelDrops      int64              `json:"kernel_drops"`
+	SettleSeconds    float64            `json:"settle_seconds"`
+	RSS              int64              `json:"rss_bytes"`
+	Metrics          map[string]float64 `json:"metrics,omitempty"`
+	Passed           bool               `json:"passed"`
+}
+
+// result is one target on one workload.
+type result struct {
+	Target          string  `json:"target"`
+	Workload        string  `json:"workload"`
+	Iteration       int     `json:"iteration"`
+	Series          int     `json:"series"`
+	SeriesHeld      int     `json:"series_held"` // as the server reports it after priming; 0: unknown
+	IdleRSS         int64   `json:"idle_rss_bytes"`
+	PrimedRSS       int64   `json:"primed_rss_bytes"`
+	PeakRSS         int64   `json:"peak_rss_bytes"`
+	BytesPerSeries  float64 `json:"bytes_per_series"`
+	Prime           *step   `json:"prime,omitempty"`
+	Steps           []step  `json:"steps"`
+	MaxRate         float64 `json:"max_lines_per_sec"`
+	MaxRateAtTarget float64 `json:"max_rate_target"`
+	CPUNsPerLine    float64 `json:"cpu_ns_per_line"`
+	LossAtMax       float64 `json:"loss_at_max"`
+	SenderLimited   bool    `json:"sender_limited"`
+	LoadAvg         string  `json:"loadavg"` // /proc/loadavg when the run started: others' load skews everything
+	Error           string  `json:"error,omitempty"`
+}
+
+// loadAvg returns the first three fields of /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// senderLimitFraction: a step whose achieved rate is below this fraction of
+// its target was limited by the sender (it shares the machine), not by the
+// server, and the ladder stops there.
+const senderLimitFraction = 0.9
+
+func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, iter int) (res result) {
+	res = result{Target: spec.name, Workload: workload, Iteration: iter, LoadAvg: loadAvg()}
+	tag := fmt.Sprintf("%s-%s-%d", workload, spec.name, iter)
+	serverLog := filepath.Join(b.cfg.LogDir, tag+".log")
+	loadLog := filepath.Join(b.cfg.LogDir, tag+"-loadgen.log")
+	os.Remove(loadLog)
+	b.logf("%s %s: starting", workload, spec.name)
+	srv, err := startServer(ctx, spec, serverLog, 30*time.Second)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer srv.stop()
+	defer func() {
+		if st, err := srv.stats(); err == nil {
+			res.PeakRSS = st.hwm
+		}
+	}()
+	idle, err := srv.stats()
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	res.IdleRSS = idle.rss
+	last, err := srv.metrics(ctx, srv.metricNames()...)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+
+	// Prime: every series once, so that the ladder measures updates of
+	// existing series and RSS per series can be read.
+	res.Series = seriesOf(workload, b.cfg.Series)
+	duration := time.Duration(float64(res.Series)/b.cfg.PrimeRate*float64(time.Second)) + 30*time.Second
+	prime, last, err := b.measure(ctx, srv, last, workload, b.cfg.PrimeRate, duration, res.Series, loadLog)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	res.Prime = &prime
+	res.PrimedRSS = prime.RSS
+	// The server's own count when it has one (a loss while priming leaves
+	// series out), else the series sent.
+	if spec.seriesMetric != "" {
+		res.SeriesHeld = int(last[spec.seriesMetric])
+	}
+	held := res.Series
+	if res.SeriesHeld > 0 {
+		held = res.SeriesHeld
+	}
+	res.BytesPerSeries = float64(prime.RSS-idle.rss) / float64(held)
+	b.logf("%s %s: primed %d series at %.0f lines/s, loss %.2f%%, server holds %d series, RSS %.1f MB (%.0f B/series)",
+		workload, spec.name, res.Series, prime.AchievedRate, 100*prime.Loss, res.SeriesHeld, float64(prime.RSS)/1e6, res.BytesPerSeries)
+
+	var best *step
+	var lastFail float64
+	fails := 0
+	try := func(rate float64) (step, error) {
+		st, after, err := b.measure(ctx, srv, last, workload, rate, b.cfg.Step, 0, loadLog)
+		if err != nil {
+			return st, err
+		}
+		last = after
+		b.logf("%s %s: %6.2fM target, %6.2fM sent/s, loss %6.2f%%, %5.0f ns CPU/line, kernel drops %d%s",
+			workload, spec.name, rate/1e6, st.AchievedRate/1e6, 100*st.Loss, st.CPUNsPerLine, st.KernelDrops,
+			map[bool]string{true: " (sender-limited)", false: ""}[st.SenderLimited])
+		res.Steps = append(res.Steps, st)
+		if st.Passed && (best == nil || st.AchievedRate > best.AchievedRate) {
+			s := st
+			best = &s
+		}
+		return st, nil
+	}
+	for _, rate := range b.cfg.Ladder {
+		st, err := try(rate)
+		if err != nil {
+			res.Error = err.Error()
+			break
+		}
+		if st.Passed {
+			fails = 0
+		} else {
+			fails++
+			if lastFail == 0 {
+				lastFail = rate
+			}
+			if fails >= b.cfg.FailSteps {
+				break
+			}
+		}
+		if st.SenderLimited {
+			break
+		}
+	}
+	// The first rung failed: step down, halving, to find a passing rate.
+	for r := b.cfg.Ladder[0] / 2; res.Error == "" && best == nil && r >= b.cfg.Ladder[0]/8; r /= 2 {
+		st, err := try(r)
+		if err != nil {
+			res.Error = err.Error()
+		}
+		if st.SenderLimited {
+			break
+		}
+	}
+	// Bisect (geometrically) between the best passed and first failed rate.
+	if res.Error == "" && best != nil && lastFail > best.TargetRate {
+		lo, hi := best.TargetRate, lastFail
+		for range b.cfg.Refine {
+			mid := math.Sqrt(lo * hi)
+			st, err := try(mid)
+			if err != nil {
+				res.Error = err.Error()
+				break
+			}
+			if st.Passed {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+	}
+	if best != nil {
+		res.MaxRate = best.AchievedRate
+		res.MaxRateAtTarget = best.TargetRate
+		res.CPUNsPerLine = best.CPUNsPerLine
+		res.LossAtMax = best.Loss
+		res.SenderLimited = best.SenderLimited
+	}
+	return res
+}
+
+func seriesOf(workload string, cardinality int) int {
+	switch workload {
+	case "counters":
+		return 1000
+	case "mixed":
+		return 10000
+	}
+	return cardinality
+}
+
+// measure sends one load and reads what the server made of it. before is
+// the server's metrics when the load starts (the after of the previous
+// measure: no traffic flows in between, and a scrape of a server with a
+// million series can take seconds); it returns the metrics at the end.
+func (b *bench) measure(ctx context.Context, srv *server, before map[string]float64, workload string, rate float64, duration time.Duration, lines int, loadLog string) (step, map[string]float64, error) {
+	st := step{TargetRate: rate}
+	names := srv.metricNames()
+	var p0 procStats
+	var p0err error
+	lr, err := b.loadgen(ctx, srv.statsdAddr, workload, rate, duration, lines, loadLog, func() { p0, p0err = srv.stats() })
+	if err = errors.Join(err, p0err); err != nil {
+		return st, nil, err
+	}
+	if err := srv.alive(); err != nil {
+		return st, nil, err
+	}
+	st.Sent = lr.Lines
+	st.Seconds = lr.Seconds
+	st.AchievedRate = lr.LinesPerSec
+	st.SenderCPUSeconds = lr.CPUSeconds - lr.GenSeconds
+	st.SenderLimited = lines == 0 && lr.LinesPerSec < senderLimitFraction*rate
+
+	// Settle: give the server time to drain its queues, then read CPU
+	// (before any scrape, whose cost is not ingestion) and the count;
+	// scrape again until the count stops moving.
+	settleStart := time.Now()
+	sleep(ctx, b.cfg.Settle)
+	p1, err := srv.stats()
+	if err != nil {
+		return st, nil, err
+	}
+	after, err := srv.metrics(ctx, names...)
+	if err != nil {
+		return st, nil, err
+	}
+	_, seen := after[srv.spec.linesMetric]
+	firstCount := after[srv.spec.linesMetric] - before[srv.spec.linesMetric]
+	for after[srv.spec.linesMetric]-before[srv.spec.linesMetric] < float64(st.Sent) && time.Since(settleStart) < b.cfg.MaxSettle {
+		sleep(ctx, 500*time.Millisecond)
+		again, err := srv.metrics(ctx, names...)
+		if err != nil {
+			return st, nil, err
+		}
+		moved := again[srv.spec.linesMetric] != after[srv.spec.linesMetric]
+		after = again
+		if !moved {
+			break
+		}
+	}
+	p2, err := srv.stats()
+	if err != nil {
+		return st, nil, err
+	}
+	st.SettleSeconds = time.Since(settleStart).Seconds()
+	st.Received = after[srv.spec.linesMetric] - before[srv.spec.linesMetric]
+	if st.Sent > 0 {
+		st.Loss = max(0, 1-st.Received/float64(st.Sent))
+	}
+	st.CPUSeconds = (p1.cpu - p0.cpu).Seconds()
+	if firstCount > 0 {
+		st.CPUNsPerLine = st.CPUSeconds * 1e9 / firstCount
+	}
+	st.KernelDrops = p2.drops - p0.drops
+	st.RSS = p2.rss
+	st.Metrics = make(map[string]float64, len(after))
+	for k, v := range after {
+		st.Metrics[k] = v - before[k]
+	}
+	if !seen {
+		return st, nil, fmt.Errorf("statsdbench: %s exports no %s after %d lines", srv.spec.name, srv.spec.linesMetric, st.Sent)
+	}
+	st.Passed = st.Sent > 0 && st.Loss < b.cfg.MaxLoss
+	return st, after, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

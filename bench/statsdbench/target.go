@@ -1,0 +1,419 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Target names accepted by -targets.
+const (
+	targetTelltale = "telltale"
+	targetExporter = "statsd_exporter"
+)
+
+// errNotReady reports a server that did not become ready in time.
+var errNotReady = errors.New("statsdbench: server not ready")
+
+// targetSpec says how to start one server and read its line count.
+type targetSpec struct {
+	name string
+	bin  string
+	// args returns the command line for the statsd and HTTP addresses and
+	// a scratch data directory.
+	args func(statsdAddr, httpAddr, dataDir string) []string
+	// readyPath answers 200 once the server takes traffic.
+	readyPath string
+	// linesMetric counts the statsd lines the server received (summed over
+	// its label sets).
+	linesMetric string
+	// seriesMetric is the number of series the server holds (summed over
+	// its label sets), the denominator of RSS per series; "": use the
+	// number of series sent.
+	seriesMetric string
+	// extraMetrics are read with linesMetric and kept in the JSON report
+	// to explain losses (queue and kernel drops, rejects).
+	extraMetrics []string
+}
+
+func telltaleSpec(bin string, extra []string) targetSpec {
+	return targetSpec{
+		name: targetTelltale,
+		bin:  bin,
+		args: func(statsdAddr, httpAddr, dataDir string) []string {
+			a := []string{"serve", "-statsd-addr", statsdAddr, "-http-addr", httpAddr, "-data-dir", dataDir, "-flush-interval", "1s"}
+			return append(a, extra...)
+		},
+		readyPath:    "/readyz",
+		linesMetric:  "telltale_statsd_lines_received_total",
+		seriesMetric: "telltale_aggregate_series",
+		extraMetrics: []string{
+			"telltale_statsd_packets_received_total",
+			"telltale_statsd_lines_rejected_total",
+			"telltale_statsd_udp_queue_dropped_total",
+			"telltale_statsd_udp_kernel_drops_total",
+		},
+	}
+}
+
+func exporterSpec(bin string, extra []string) targetSpec {
+	return targetSpec{
+		name: targetExporter,
+		bin:  bin,
+		args: func(statsdAddr, httpAddr, _ string) []string {
+			a := []string{"--statsd.listen-udp=" + statsdAddr, "--statsd.listen-tcp=", "--web.listen-address=" + httpAddr, "--log.level=warn"}
+			return append(a, extra...)
+		},
+		readyPath:   "/metrics",
+		linesMetric: "statsd_exporter_lines_total",
+		// No series count: statsd_exporter_metrics_total counts metric
+		// names (vectors), not series.
+		extraMetrics: []string{
+			"statsd_exporter_udp_packets_total",
+			"statsd_exporter_udp_packet_drops_total",
+			"statsd_exporter_sample_errors_total",
+			"statsd_exporter_events_total",
+		},
+	}
+}
+
+// server is one running target process.
+type server struct {
+	spec       targetSpec
+	cmd        *exec.Cmd
+	statsdAddr string
+	httpAddr   string
+	statsdPort int
+	dataDir    string
+	log        *os.File
+	exited     chan error
+	client     *http.Client
+}
+
+// startServer starts spec on free loopback ports, its output going to
+// logPath, and waits until it is ready.
+func startServer(ctx context.Context, spec targetSpec, logPath string, readyTimeout time.Duration) (*server, error) {
+	statsdPort, err := freePort(true)
+	if err != nil {
+		return nil, err
+	}
+	httpPort, err := freePort(false)
+	if err != nil {
+		return nil, err
+	}
+	dataDir, err := os.MkdirTemp("", "statsdbench-"+spec.name+"-*")
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		os.RemoveAll(dataDir)
+		return nil, err
+	}
+	s := &server{
+		spec:       spec,
+		statsdAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(statsdPort)),
+		httpAddr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort)),
+		statsdPort: statsdPort,
+		dataDir:    dataDir,
+		log:        logFile,
+		exited:     make(chan error, 1),
+		// Identity encoding: gzip would only add server CPU, and
+		// bodies can be large with many series.
+		client: &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableCompression: true}},
+	}
+	s.cmd = exec.Command(spec.bin, spec.args(s.statsdAddr, s.httpAddr, dataDir)...)
+	s.cmd.Stdout = logFile
+	s.cmd.Stderr = logFile
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		logFile.Close()
+		os.RemoveAll(dataDir)
+		return nil, fmt.Errorf("start %s: %w", spec.name, err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	if err := s.waitReady(ctx, readyTimeout); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// freePort returns a loopback port that was free for TCP (and, with udp,
+// also for UDP) a moment ago.
+func freePort(udp bool) (int, error) {
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		if !udp {
+			l.Close()
+			return port, nil
+		}
+		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		l.Close()
+		if err == nil {
+			pc.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("statsdbench: no free port")
+}
+
+func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	url := "http://" + s.httpAddr + s.spec.readyPath
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-s.exited:
+			s.exited <- err
+			return fmt.Errorf("%w: %s exited: %v (see %s)", errNotReady, s.spec.name, err, s.log.Name())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := s.client.Get(url)
+		if err != nil {
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s did not answer 200 on %s within %v (see %s)", errNotReady, s.spec.name, url, timeout, s.log.Name())
+}
+
+// alive reports whether the process still runs.
+func (s *server) alive() error {
+	select {
+	case err := <-s.exited:
+		s.exited <- err
+		return fmt.Errorf("statsdbench: %s exited: %v (see %s)", s.spec.name, err, s.log.Name())
+	default:
+		return nil
+	}
+}
+
+// stop ends the process (SIGTERM, then SIGKILL after 15 s) and removes its
+// data directory.
+func (s *server) stop() {
+	if s.alive() == nil {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(15 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.exited
+		}
+	}
+	s.log.Close()
+	os.RemoveAll(s.dataDir)
+}
+
+// metricNames are the metrics a measurement reads.
+func (s *server) metricNames() []string {
+	names := []string{s.spec.linesMetric}
+	if s.spec.seriesMetric != "" {
+		names = append(names, s.spec.seriesMetric)
+	}
+	return append(names, s.spec.extraMetrics...)
+}
+
+// metrics scrapes /metrics and returns the sum over label sets of each
+// named metric. Only the asked names are decoded; the name[] parameter lets
+// client_golang servers skip encoding the rest.
+func (s *server) metrics(ctx context.Context, names ...string) (map[string]float64, error) {
+	url := "http://" + s.httpAddr + "/metrics?"
+	for i, n := range names {
+		if i > 0 {
+			url += "&"
+		}
+		url += "name[]=" + n
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", s.spec.name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape %s: status %s", s.spec.name, resp.Status)
+	}
+	return sumMetrics(resp.Body, names)
+}
+
+// sumMetrics reads the Prometheus text format from r and sums the samples
+// of each name in names over their label sets. A name with no sample is
+// absent from the result.
+func sumMetrics(r io.Reader, names []string) (map[string]float64, error) {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	out := make(map[string]float64, len(names))
+	br := bufio.NewReaderSize(r, 1<<16)
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A line longer than the buffer cannot be one of ours:
+			// skip the rest of it.
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			continue
+		}
+		if len(line) > 0 && line[0] != '#' {
+			name, value, ok := parseSample(line)
+			if ok && want[name] {
+				out[name] += value
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+// parseSample splits one text-format sample line into its metric name and
+// value.
+func parseSample(line []byte) (string, float64, bool) {
+	line = bytes.TrimSpace(line)
+	end := bytes.IndexAny(line, "{ ")
+	if end <= 0 {
+		return "", 0, false
+	}
+	name := string(line[:end])
+	rest := line[end:]
+	if rest[0] == '{' {
+		close := bytes.LastIndexByte(rest, '}')
+		if close < 0 {
+			return "", 0, false
+		}
+		rest = rest[close+1:]
+	}
+	fields := strings.Fields(string(rest))
+	if len(fields) == 0 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return name, v, true
+}
+
+// procStats are the resource figures read from /proc for one process.
+type procStats struct {
+	cpu   time.Duration // user + system time
+	rss   int64         // VmRSS in bytes
+	hwm   int64         // VmHWM (peak RSS) in bytes
+	udpRx int64         // receive queue bytes of the statsd socket
+	drops int64         // kernel drops on the statsd socket
+}
+
+// clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat; it is
+// 100 on every Linux architecture Go supports.
+const clockTick = 10 * time.Millisecond
+
+func (s *server) stats() (procStats, error) {
+	var st procStats
+	pid := s.cmd.Process.Pid
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return st, err
+	}
+	if st.cpu, err = parseStatCPU(stat); err != nil {
+		return st, err
+	}
+	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return st, err
+	}
+	st.rss = statusBytes(status, "VmRSS:")
+	st.hwm = statusBytes(status, "VmHWM:")
+	if udp, err := os.ReadFile("/proc/net/udp"); err == nil {
+		st.udpRx, st.drops = udpSocket(udp, s.statsdPort)
+	}
+	return st, nil
+}
+
+// parseStatCPU returns utime + stime from the contents of /proc/PID/stat.
+func parseStatCPU(stat []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("statsdbench: malformed /proc/PID/stat")
+	}
+	// After "pid (comm)": field 3 (state) is fields[0], so utime (14) and
+	// stime (15) are fields[11] and fields[12].
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 13 {
+		return 0, errors.New("statsdbench: short /proc/PID/stat")
+	}
+	u, err1 := strconv.ParseInt(fields[11], 10, 64)
+	k, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(u+k) * clockTick, nil
+}
+
+// statusBytes returns a "Key:  123 kB" field of /proc/PID/status in bytes.
+func statusBytes(status []byte, key string) int64 {
+	for line := range bytes.SplitSeq(status, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(line, []byte(key)); ok {
+			f := strings.Fields(string(rest))
+			if len(f) == 0 {
+				return 0
+			}
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			if len(f) > 1 && f[1] == "kB" {
+				n *= 1024
+			}
+			return n
+		}
+	}
+	return 0
+}
+
+// udpSocket sums the receive queue and drop columns of the /proc/net/udp
+// rows bound to 127.0.0.1:port (several with SO_REUSEPORT).
+func udpSocket(table []byte, port int) (rxQueue, drops int64) {
+	local := fmt.Sprintf("0100007F:%04X", port)
+	for line := range bytes.SplitSeq(table, []byte("\n")) {
+		f := strings.Fields(string(line))
+		// sl local rem st tx_queue:rx_queue tr:tm retrnsmt uid timeout inode ref pointer drops
+		if len(f) < 13 || f[1] != local {
+			continue
+		}
+		if _, rx, ok := strings.Cut(f[4], ":"); ok {
+			n, _ := strconv.ParseInt(rx, 16, 64)
+			rxQueue += n
+		}
+		n, _ := strconv.ParseInt(f[12], 10, 64)
+		drops += n
+	}
+	return rxQueue, drops
+}

@@ -1,0 +1,103 @@
+// Command telltale is one binary that is a statsd server and a
+// Sentry-compatible error tracker with embedded storage. "telltale serve"
+// runs it; see DESIGN.md §2.1 for the command line.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `Usage:
+  telltale serve [-config telltale.yaml] [-data-dir ./data] [-http-addr 127.0.0.1:8080]
+                 [-statsd-addr 127.0.0.1:8125] [-flush-interval 10s]
+  telltale -check-config -config FILE
+  telltale version
+`
+
+// run is main without the process: it returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "serve":
+		args = args[1:]
+	default:
+		if args[0] == "" || args[0][0] != '-' {
+			fmt.Fprintf(stderr, "unknown command %q\n%s", args[0], usage)
+			return 2
+		}
+		// Flags without a command: "telltale -check-config -config FILE".
+	}
+	cfg, checkOnly, err := parseServeArgs(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errFlagUsage):
+		return 2
+	case err != nil:
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if checkOnly {
+		fmt.Fprintln(stdout, "configuration ok")
+		return 0
+	}
+
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	m := NewMain(cfg, log)
+	if err := m.Run(ctx); err != nil {
+		log.Error("cannot start", "err", err)
+		m.Close(context.Background())
+		return 1
+	}
+	<-ctx.Done()
+	stop() // a second signal kills the process the ordinary way
+	log.Info("shutting down", "signal", context.Cause(ctx))
+	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.Close(closeCtx); err != nil {
+		log.Error("shutdown incomplete", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func versionString() string {
+	rev := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				rev = s.Value
+			}
+		}
+		return fmt.Sprintf("telltale %s (revision %s, %s)", version, rev, bi.GoVersion)
+	}
+	return "telltale " + version
+}
