@@ -239,7 +239,6 @@ type Appender struct {
 
 type keyLabel struct {
 	name, value []byte
-	end         int // end of name in Appender.names
 }
 
 // NewAppender returns an Appender for one goroutine.
@@ -301,31 +300,43 @@ func (ap *Appender) Add(s *Sample) error {
 
 // buildKey writes the canonical series key of s into the Appender's buffer.
 func (ap *Appender) buildKey(s *Sample) []byte {
+	// Escaping adds at most one byte per name (a leading '_'), so with this
+	// capacity ap.names never moves and the name slices stay valid.
+	need := 0
+	for _, l := range s.Labels {
+		need += len(l.Name) + 1
+	}
+	if cap(ap.names) < need {
+		ap.names = make([]byte, 0, 2*need)
+	}
 	ap.names = ap.names[:0]
-	ap.labels = ap.labels[:0]
+	ls := ap.labels[:0]
 	for _, l := range s.Labels {
 		if len(l.Name) == 0 {
 			continue
 		}
-		ap.names = appendEscaped(ap.names, l.Name)
-		ap.labels = append(ap.labels, keyLabel{end: len(ap.names), value: l.Value})
+		name := l.Name
+		if !validName(name) {
+			start := len(ap.names)
+			ap.names = appendEscaped(ap.names, name)
+			name = ap.names[start:len(ap.names):len(ap.names)]
+		}
+		ls = append(ls, keyLabel{name: name, value: l.Value})
 	}
-	// Slice the names only now: ap.names may have moved while it grew.
-	start := 0
-	for i := range ap.labels {
-		end := ap.labels[i].end
-		ap.labels[i].name = ap.names[start:end:end]
-		start = end
-	}
+	ap.labels = ls
 	// Insertion sort: stable, allocation-free and fastest for the handful of
 	// labels a statsd line carries.
-	ls := ap.labels
 	for i := 1; i < len(ls); i++ {
 		for j := i; j > 0 && bytes.Compare(ls[j].name, ls[j-1].name) < 0; j-- {
 			ls[j], ls[j-1] = ls[j-1], ls[j]
 		}
 	}
-	k := appendEscaped(ap.key[:0], s.Name)
+	k := ap.key[:0]
+	if validName(s.Name) {
+		k = append(k, s.Name...)
+	} else {
+		k = appendEscaped(k, s.Name)
+	}
 	for i, l := range ls {
 		if i+1 < len(ls) && bytes.Equal(l.name, ls[i+1].name) {
 			continue // the last of equal names wins, as in statsd_exporter
@@ -337,6 +348,28 @@ func (ap *Appender) buildKey(s *Sample) []byte {
 	}
 	ap.key = k
 	return k
+}
+
+// nameChars marks the bytes a Prometheus name keeps as they are.
+var nameChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+	}
+	return t
+}()
+
+// validName reports whether name needs no escaping: the common case, which
+// then costs one table lookup per byte and one copy.
+func validName(name []byte) bool {
+	if len(name) > 0 && name[0] >= '0' && name[0] <= '9' {
+		return false
+	}
+	for _, c := range name {
+		if !nameChars[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // appendEscaped appends name escaped as statsd_exporter's EscapeMetricName
@@ -361,7 +394,7 @@ func appendEscaped(dst, name []byte) []byte {
 			continue
 		}
 		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+		case nameChars[c]:
 			dst = append(dst, c)
 		case c == '-' && prev == '-':
 			// skipped: "--" becomes one '_'

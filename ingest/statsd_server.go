@@ -203,10 +203,12 @@ func (s *StatsdServer) TCPAddr() net.Addr {
 // TCP listener, lets every TCP connection finish the lines it has already
 // read, drains the UDP queue into the Appenders and waits for every goroutine
 // to return. Nothing read from a socket before Close is lost, except UDP
-// datagrams a full queue dropped (those are counted).
+// datagrams a full queue dropped (those are counted) and a TCP line Close cut
+// short (no '\n' yet). Bytes still in the kernel's buffers are not read.
 //
 // If ctx ends first, Close closes the remaining TCP connections and returns
-// ctx.Err(); the workers still drain the queue in the background. Close is
+// ctx.Err(); the workers still drain the queue in the background and may
+// still call their Appenders until a later Close returns nil. Close is
 // idempotent: later calls wait for the same shutdown and return nil once it
 // is complete. After Close, Start returns ErrServerClosed; the metrics stay
 // registered and keep their last values.

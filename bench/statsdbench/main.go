@@ -67,8 +67,8 @@ type config struct {
 	Workloads    []string      `json:"workloads"`
 	Ladder       []float64     `json:"ladder"`
 	Step         time.Duration `json:"step"`
-	Settle       time.Duration `json:"settle"`
-	MaxSettle    time.Duration `json:"max_settle"`
+	Grace        time.Duration `json:"grace"`
+	MaxDrain     time.Duration `json:"max_drain"`
 	PrimeRate    float64       `json:"prime_rate"`
 	Series       int           `json:"series"`
 	Senders      int           `json:"senders"`
@@ -105,8 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	workloads := fs.String("workloads", "counters,mixed,cardinality", "comma-separated workloads to run")
 	ladder := fs.String("ladder", "250k,500k,1M,1.5M,2M,3M,4M,6M,8M,12M,16M", "comma-separated target rates in lines/s (k and M suffixes)")
 	fs.DurationVar(&c.Step, "step", 5*time.Second, "time at each rate")
-	fs.DurationVar(&c.Settle, "settle", time.Second, "wait after a step before reading the server's counters")
-	fs.DurationVar(&c.MaxSettle, "max-settle", 10*time.Second, "longest wait for the server's line count to stop moving")
+	fs.DurationVar(&c.Grace, "grace", 250*time.Millisecond, "time after a step within which its lines must be processed to count")
+	fs.DurationVar(&c.MaxDrain, "max-drain", 30*time.Second, "longest wait after a step for the server to catch up before the next")
 	prime := fs.String("prime-rate", "200k", "lines/s of the priming pass that sends every series once")
 	fs.IntVar(&c.Series, "series", 1000000, "distinct series of the cardinality workload")
 	fs.IntVar(&c.Senders, "senders", 1, "loadgen sender goroutines")
@@ -115,7 +115,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.FailSteps, "fail-steps", 1, "stop the ladder after this many consecutive failed steps")
 	fs.IntVar(&c.Refine, "refine", 1, "bisection steps between the last passed and the first failed rate")
 	fs.IntVar(&c.Count, "count", 1, "repeat the whole run this many times (for benchstat)")
-	fs.BoolVar(&c.Quick, "quick", false, "about 2 minutes: -step 2s -settle 500ms -ladder "+quickLadder+" -refine 0 -series 200000 (flags given explicitly win)")
+	fs.BoolVar(&c.Quick, "quick", false, "about 2 minutes: -step 2s -ladder "+quickLadder+" -refine 0 -series 200000 (flags given explicitly win)")
 	fs.StringVar(&c.Out, "out", "bench/out/statsd.json", "JSON report file")
 	fs.StringVar(&c.BenchOut, "bench-out", "bench/out/statsd.txt", "Go benchmark format file for benchstat (appended to)")
 	fs.StringVar(&c.LogDir, "log-dir", "bench/out/logs", "directory for the servers' and loadgen's output")
@@ -134,9 +134,6 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		if !set["step"] {
 			c.Step = 2 * time.Second
-		}
-		if !set["settle"] {
-			c.Settle = 500 * time.Millisecond
 		}
 		if !set["ladder"] {
 			*ladder = quickLadder
@@ -410,21 +407,33 @@ func (b *bench) loadgen(ctx context.Context, addr, workload string, rate float64
 
 // step is one rung of a ladder, or the priming pass.
 type step struct {
-	TargetRate       float64            `json:"target_rate"`
-	Sent             int64              `json:"sent"`
-	Received         float64            `json:"received"`
-	Loss             float64            `json:"loss"`
-	AchievedRate     float64            `json:"achieved_rate"`
-	Seconds          float64            `json:"seconds"`
-	SenderLimited    bool               `json:"sender_limited"`
-	CPUSeconds       float64            `json:"cpu_seconds"`
-	CPUNsPerLine     float64            `json:"cpu_ns_per_line"`
-	SenderCPUSeconds float64            `json:"sender_cpu_seconds"`
-	KernelDrops      int64              `json:"kernel_drops"`
-	SettleSeconds    float64            `json:"settle_seconds"`
-	RSS              int64              `json:"rss_bytes"`
-	Metrics          map[string]float64 `json:"metrics,omitempty"`
-	Passed           bool               `json:"passed"`
+	TargetRate       float64 `json:"target_rate"`
+	Sent             int64   `json:"sent"`
+	AchievedRate     float64 `json:"achieved_rate"` // lines sent / seconds
+	Seconds          float64 `json:"seconds"`
+	SenderLimited    bool    `json:"sender_limited"` // achieved < 90 % of the target
+	SenderCPUSeconds float64 `json:"sender_cpu_seconds"`
+	// Processed lines within -grace of the end of the load; Loss is
+	// 1 - Processed/Sent (lost or late), the pass criterion.
+	Processed float64 `json:"processed"`
+	Loss      float64 `json:"loss"`
+	// After the drain: Received lines read by the server (Dropped is
+	// 1 - Received/Sent, lost for good), and the fraction of Sent
+	// processed only after the grace (Late).
+	Received     float64 `json:"received"`
+	Dropped      float64 `json:"dropped"`
+	Late         float64 `json:"late"`
+	Drained      bool    `json:"drained"`
+	DrainSeconds float64 `json:"drain_seconds"`
+	// Server CPU from the start of the load to the end of the grace.
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	CPUNsPerLine float64 `json:"cpu_ns_per_line"`
+	KernelDrops  int64   `json:"kernel_drops"`   // /proc/net/udp drops on the server's socket
+	RxQueueBytes int64   `json:"rx_queue_bytes"` // socket receive queue at the end of the grace
+	RSS          int64   `json:"rss_bytes"`      // after the drain
+	// Metrics are the deltas of the server's metrics over the step.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Passed  bool               `json:"passed"`
 }
 
 // result is one target on one workload.
@@ -436,7 +445,8 @@ type result struct {
 	SeriesHeld      int     `json:"series_held"` // as the server reports it after priming; 0: unknown
 	IdleRSS         int64   `json:"idle_rss_bytes"`
 	PrimedRSS       int64   `json:"primed_rss_bytes"`
-	PeakRSS         int64   `json:"peak_rss_bytes"`
+	PeakRSS         int64   `json:"peak_rss_bytes"`   // VmHWM over the whole run, overloaded steps included
+	RSSAtMax        int64   `json:"rss_at_max_bytes"` // VmRSS after the best step's drain
 	BytesPerSeries  float64 `json:"bytes_per_series"`
 	Prime           *step   `json:"prime,omitempty"`
 	Steps           []step  `json:"steps"`
@@ -504,19 +514,29 @@ func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, it
 		return res
 	}
 	res.Prime = &prime
-	res.PrimedRSS = prime.RSS
-	// The server's own count when it has one (a loss while priming leaves
-	// series out), else the series sent.
+	if !prime.Drained {
+		res.Error = fmt.Sprintf("statsdbench: %s did not catch up with priming within -max-drain %v", spec.name, b.cfg.MaxDrain)
+		return res
+	}
+	// Series held: the server's own count when it has one, read after a
+	// flush interval (Telltale updates it when it flushes); else the
+	// lines processed while priming, one per series.
+	res.SeriesHeld = int(prime.Processed + prime.Late*float64(prime.Sent))
 	if spec.seriesMetric != "" {
-		res.SeriesHeld = int(last[spec.seriesMetric])
+		sleep(ctx, 1500*time.Millisecond)
+		if m, err := srv.metrics(ctx, srv.metricNames()...); err == nil {
+			last = m
+			res.SeriesHeld = int(m[spec.seriesMetric])
+		}
 	}
-	held := res.Series
+	if st, err := srv.stats(); err == nil {
+		res.PrimedRSS = st.rss
+	}
 	if res.SeriesHeld > 0 {
-		held = res.SeriesHeld
+		res.BytesPerSeries = float64(res.PrimedRSS-idle.rss) / float64(res.SeriesHeld)
 	}
-	res.BytesPerSeries = float64(prime.RSS-idle.rss) / float64(held)
 	b.logf("%s %s: primed %d series at %.0f lines/s, loss %.2f%%, server holds %d series, RSS %.1f MB (%.0f B/series)",
-		workload, spec.name, res.Series, prime.AchievedRate, 100*prime.Loss, res.SeriesHeld, float64(prime.RSS)/1e6, res.BytesPerSeries)
+		workload, spec.name, res.Series, prime.AchievedRate, 100*prime.Loss, res.SeriesHeld, float64(res.PrimedRSS)/1e6, res.BytesPerSeries)
 
 	var best *step
 	var lastFail float64
@@ -527,10 +547,19 @@ func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, it
 			return st, err
 		}
 		last = after
-		b.logf("%s %s: %6.2fM target, %6.2fM sent/s, loss %6.2f%%, %5.0f ns CPU/line, kernel drops %d%s",
-			workload, spec.name, rate/1e6, st.AchievedRate/1e6, 100*st.Loss, st.CPUNsPerLine, st.KernelDrops,
-			map[bool]string{true: " (sender-limited)", false: ""}[st.SenderLimited])
+		note := ""
+		if st.SenderLimited {
+			note += " (sender-limited)"
+		}
+		if !st.Drained {
+			note += fmt.Sprintf(" (not drained after %v)", b.cfg.MaxDrain)
+		}
+		b.logf("%s %s: %6.2fM target, %6.2fM sent/s, lost or late %6.2f%% (dropped %.2f%%, late %.2f%%), %5.0f ns CPU/line%s",
+			workload, spec.name, rate/1e6, st.AchievedRate/1e6, 100*st.Loss, 100*st.Dropped, 100*st.Late, st.CPUNsPerLine, note)
 		res.Steps = append(res.Steps, st)
+		if !st.Drained {
+			return st, fmt.Errorf("statsdbench: %s did not catch up within -max-drain %v; later steps would be skewed", spec.name, b.cfg.MaxDrain)
+		}
 		if st.Passed && (best == nil || st.AchievedRate > best.AchievedRate) {
 			s := st
 			best = &s
@@ -591,6 +620,7 @@ func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, it
 		res.CPUNsPerLine = best.CPUNsPerLine
 		res.LossAtMax = best.Loss
 		res.SenderLimited = best.SenderLimited
+		res.RSSAtMax = best.RSS
 	}
 	return res
 }
@@ -609,6 +639,13 @@ func seriesOf(workload string, cardinality int) int {
 // the server's metrics when the load starts (the after of the previous
 // measure: no traffic flows in between, and a scrape of a server with a
 // million series can take seconds); it returns the metrics at the end.
+//
+// Lines count as kept when the server has processed them within -grace of
+// the end of the load: a server that queues what it cannot keep up with
+// does not sustain the rate, even if it catches up later. CPU is read at
+// the same moment, before any scrape. Then measure waits for the server to
+// drain (its counts stop moving) so that the next step starts clean, and
+// records what was dropped for good and what was only late.
 func (b *bench) measure(ctx context.Context, srv *server, before map[string]float64, workload string, rate float64, duration time.Duration, lines int, loadLog string) (step, map[string]float64, error) {
 	st := step{TargetRate: rate}
 	names := srv.metricNames()
@@ -627,11 +664,7 @@ func (b *bench) measure(ctx context.Context, srv *server, before map[string]floa
 	st.SenderCPUSeconds = lr.CPUSeconds - lr.GenSeconds
 	st.SenderLimited = lines == 0 && lr.LinesPerSec < senderLimitFraction*rate
 
-	// Settle: give the server time to drain its queues, then read CPU
-	// (before any scrape, whose cost is not ingestion) and the count;
-	// scrape again until the count stops moving.
-	settleStart := time.Now()
-	sleep(ctx, b.cfg.Settle)
+	sleep(ctx, b.cfg.Grace)
 	p1, err := srv.stats()
 	if err != nil {
 		return st, nil, err
@@ -640,41 +673,55 @@ func (b *bench) measure(ctx context.Context, srv *server, before map[string]floa
 	if err != nil {
 		return st, nil, err
 	}
-	_, seen := after[srv.spec.linesMetric]
-	firstCount := after[srv.spec.linesMetric] - before[srv.spec.linesMetric]
-	for after[srv.spec.linesMetric]-before[srv.spec.linesMetric] < float64(st.Sent) && time.Since(settleStart) < b.cfg.MaxSettle {
+	if _, ok := after[srv.spec.linesMetric]; !ok {
+		return st, nil, fmt.Errorf("statsdbench: %s exports no %s after %d lines", srv.spec.name, srv.spec.linesMetric, st.Sent)
+	}
+	st.Processed = srv.processed(after) - srv.processed(before)
+	st.RxQueueBytes = p1.udpRx
+
+	// Drain: scrape until the counts stop moving for 500 ms.
+	drainStart := time.Now()
+	for {
+		if srv.processed(after)-srv.processed(before) >= float64(st.Sent) {
+			st.Drained = true
+			break
+		}
+		if time.Since(drainStart) >= b.cfg.MaxDrain || ctx.Err() != nil {
+			break
+		}
 		sleep(ctx, 500*time.Millisecond)
 		again, err := srv.metrics(ctx, names...)
 		if err != nil {
 			return st, nil, err
 		}
-		moved := again[srv.spec.linesMetric] != after[srv.spec.linesMetric]
+		still := srv.processed(again) == srv.processed(after) && again[srv.spec.linesMetric] == after[srv.spec.linesMetric]
 		after = again
-		if !moved {
+		if still {
+			st.Drained = true
 			break
 		}
 	}
+	st.DrainSeconds = time.Since(drainStart).Seconds()
 	p2, err := srv.stats()
 	if err != nil {
 		return st, nil, err
 	}
-	st.SettleSeconds = time.Since(settleStart).Seconds()
 	st.Received = after[srv.spec.linesMetric] - before[srv.spec.linesMetric]
 	if st.Sent > 0 {
-		st.Loss = max(0, 1-st.Received/float64(st.Sent))
+		sent := float64(st.Sent)
+		st.Loss = max(0, 1-st.Processed/sent)
+		st.Dropped = max(0, 1-st.Received/sent)
+		st.Late = max(0, srv.processed(after)-srv.processed(before)-st.Processed) / sent
 	}
 	st.CPUSeconds = (p1.cpu - p0.cpu).Seconds()
-	if firstCount > 0 {
-		st.CPUNsPerLine = st.CPUSeconds * 1e9 / firstCount
+	if st.Processed > 0 {
+		st.CPUNsPerLine = st.CPUSeconds * 1e9 / st.Processed
 	}
 	st.KernelDrops = p2.drops - p0.drops
 	st.RSS = p2.rss
 	st.Metrics = make(map[string]float64, len(after))
 	for k, v := range after {
 		st.Metrics[k] = v - before[k]
-	}
-	if !seen {
-		return st, nil, fmt.Errorf("statsdbench: %s exports no %s after %d lines", srv.spec.name, srv.spec.linesMetric, st.Sent)
 	}
 	st.Passed = st.Sent > 0 && st.Loss < b.cfg.MaxLoss
 	return st, after, nil

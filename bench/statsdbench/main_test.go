@@ -30,7 +30,7 @@ func TestQuickDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Step != 3*time.Second || c.Settle != 500*time.Millisecond || c.Series != quickSeries || c.Refine != 0 || len(c.Ladder) != 5 {
+	if c.Step != 3*time.Second || c.Series != quickSeries || c.Refine != 0 || len(c.Ladder) != 5 {
 		t.Fatalf("got %+v, want quick defaults with -step 3s kept", c)
 	}
 }
@@ -44,7 +44,7 @@ telltale_statsd_lines_received_total_other 7
 statsd_exporter_lines_total 42 1700000000000
 label_with_brace{a="}"} 3
 ` + strings.Repeat("x", 70000) + " 1\n" + `tail_metric 9`
-	got, err := sumMetrics(strings.NewReader(body), []string{"telltale_statsd_lines_received_total", "statsd_exporter_lines_total", "tail_metric", "label_with_brace", "absent"})
+	got, err := sumMetrics(strings.NewReader(body), []string{"telltale_statsd_lines_received_total", "statsd_exporter_lines_total", "tail_metric", "label_with_brace", "absent"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +56,10 @@ label_with_brace{a="}"} 3
 		if got[k] != v {
 			t.Errorf("%s: got %v, want %v", k, got[k], v)
 		}
+	}
+	got, err = sumMetrics(strings.NewReader(body), []string{"statsd_exporter_lines_total", "tail_metric"}, "label_")
+	if err != nil || got["statsd_exporter_lines_total"] != 42 || len(got) != 1 {
+		t.Fatalf("with stopAt: got %v, %v; want only statsd_exporter_lines_total 42", got, err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,7 +28,7 @@ const (
 // errNotReady reports a server that did not become ready in time.
 var errNotReady = errors.New("statsdbench: server not ready")
 
-// targetSpec says how to start one server and read its line count.
+// targetSpec says how to start one server and read its counts.
 type targetSpec struct {
 	name string
 	bin  string
@@ -36,14 +37,24 @@ type targetSpec struct {
 	args func(statsdAddr, httpAddr, dataDir string) []string
 	// readyPath answers 200 once the server takes traffic.
 	readyPath string
-	// linesMetric counts the statsd lines the server received (summed over
-	// its label sets).
+	// linesMetric counts the statsd lines the server read (summed over its
+	// label sets); after a drain, sent minus this is what was dropped.
 	linesMetric string
+	// processedMetrics, summed, count the lines whose work is done (applied
+	// to the series, or rejected). Telltale counts a line once its worker
+	// has parsed and aggregated it; statsd_exporter counts lines when its
+	// reader parses them and queues their events (up to 10 000 batches of
+	// 1 000), so its work is done when the event is handled.
+	processedMetrics []string
 	// seriesMetric is the number of series the server holds (summed over
 	// its label sets), the denominator of RSS per series; "": use the
-	// number of series sent.
+	// lines processed while priming (each series is sent once).
 	seriesMetric string
-	// extraMetrics are read with linesMetric and kept in the JSON report
+	// stopAt, when set, is a name prefix at whose first sample a scrape
+	// stops reading: Telltale streams its own metrics before the statsd
+	// series, which all start with "bench_" here.
+	stopAt string
+	// extraMetrics are read with the others and kept in the JSON report
 	// to explain losses (queue and kernel drops, rejects).
 	extraMetrics []string
 }
@@ -56,14 +67,17 @@ func telltaleSpec(bin string, extra []string) targetSpec {
 			a := []string{"serve", "-statsd-addr", statsdAddr, "-http-addr", httpAddr, "-data-dir", dataDir, "-flush-interval", "1s"}
 			return append(a, extra...)
 		},
-		readyPath:    "/readyz",
-		linesMetric:  "telltale_statsd_lines_received_total",
-		seriesMetric: "telltale_aggregate_series",
+		readyPath:        "/readyz",
+		linesMetric:      "telltale_statsd_lines_received_total",
+		processedMetrics: []string{"telltale_statsd_lines_received_total"},
+		seriesMetric:     "telltale_aggregate_series",
+		stopAt:           "bench_",
 		extraMetrics: []string{
 			"telltale_statsd_packets_received_total",
 			"telltale_statsd_lines_rejected_total",
 			"telltale_statsd_udp_queue_dropped_total",
 			"telltale_statsd_udp_kernel_drops_total",
+			"telltale_aggregate_samples_dropped_total",
 		},
 	}
 }
@@ -78,13 +92,18 @@ func exporterSpec(bin string, extra []string) targetSpec {
 		},
 		readyPath:   "/metrics",
 		linesMetric: "statsd_exporter_lines_total",
+		processedMetrics: []string{
+			"statsd_exporter_events_total",          // events applied
+			"statsd_exporter_events_conflict_total", // events refused by the registry
+			"statsd_exporter_events_error_total",
+			"statsd_exporter_sample_errors_total", // lines refused by the parser (sets), no event
+		},
 		// No series count: statsd_exporter_metrics_total counts metric
 		// names (vectors), not series.
 		extraMetrics: []string{
 			"statsd_exporter_udp_packets_total",
 			"statsd_exporter_udp_packet_drops_total",
-			"statsd_exporter_sample_errors_total",
-			"statsd_exporter_events_total",
+			"statsd_exporter_event_queue_flushed_total",
 		},
 	}
 }
@@ -229,10 +248,22 @@ func (s *server) stop() {
 // metricNames are the metrics a measurement reads.
 func (s *server) metricNames() []string {
 	names := []string{s.spec.linesMetric}
+	names = append(names, s.spec.processedMetrics...)
 	if s.spec.seriesMetric != "" {
 		names = append(names, s.spec.seriesMetric)
 	}
-	return append(names, s.spec.extraMetrics...)
+	names = append(names, s.spec.extraMetrics...)
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// processed sums the processed metrics of m.
+func (s *server) processed(m map[string]float64) float64 {
+	var n float64
+	for _, name := range s.spec.processedMetrics {
+		n += m[name]
+	}
+	return n
 }
 
 // metrics scrapes /metrics and returns the sum over label sets of each
@@ -259,13 +290,14 @@ func (s *server) metrics(ctx context.Context, names ...string) (map[string]float
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("scrape %s: status %s", s.spec.name, resp.Status)
 	}
-	return sumMetrics(resp.Body, names)
+	return sumMetrics(resp.Body, names, s.spec.stopAt)
 }
 
 // sumMetrics reads the Prometheus text format from r and sums the samples
 // of each name in names over their label sets. A name with no sample is
-// absent from the result.
-func sumMetrics(r io.Reader, names []string) (map[string]float64, error) {
+// absent from the result. With stopAt set, it stops at the first sample
+// whose name starts with stopAt.
+func sumMetrics(r io.Reader, names []string, stopAt string) (map[string]float64, error) {
 	want := make(map[string]bool, len(names))
 	for _, n := range names {
 		want[n] = true
@@ -286,6 +318,8 @@ func sumMetrics(r io.Reader, names []string) (map[string]float64, error) {
 			name, value, ok := parseSample(line)
 			if ok && want[name] {
 				out[name] += value
+			} else if ok && stopAt != "" && strings.HasPrefix(name, stopAt) {
+				return out, nil
 			}
 		}
 		if errors.Is(err, io.EOF) {
