@@ -18,7 +18,8 @@ import (
 // Sentinel errors returned by Appender.Add. Each is also counted in
 // telltale_aggregate_samples_dropped_total with a reason.
 var (
-	// ErrInvalidSample means the sample has no name or an unknown kind.
+	// ErrInvalidSample means the sample has no name, an unknown kind, or a
+	// value that is NaN or infinite (1e300 at a rate of 1e-10, say).
 	ErrInvalidSample = errors.New("aggregate: invalid sample")
 	// ErrTypeConflict means the metric name already exists with another kind.
 	ErrTypeConflict = errors.New("aggregate: metric exists with another type")
@@ -250,7 +251,7 @@ func (a *Aggregator) NewAppender() *Appender {
 // when the sample is dropped.
 func (ap *Appender) Add(s *Sample) error {
 	a := ap.a
-	if len(s.Name) == 0 || s.Kind < Counter || s.Kind > Set {
+	if len(s.Name) == 0 || s.Kind < Counter || s.Kind > Set || math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
 		a.m.dropInvalid.Inc()
 		return ErrInvalidSample
 	}

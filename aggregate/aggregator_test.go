@@ -232,6 +232,7 @@ func TestRejects(t *testing.T) {
 		{Sample{Name: []byte("x"), Kind: Counter, Value: -1}, ErrNegativeCounter, "negative_counter"},
 		{Sample{Name: nil, Kind: Counter, Value: 1}, ErrInvalidSample, "invalid"},
 		{Sample{Name: []byte("y"), Kind: 0, Value: 1}, ErrInvalidSample, "invalid"},
+		{Sample{Name: []byte("x"), Kind: Counter, Value: math.Inf(1)}, ErrInvalidSample, "invalid"},
 	}
 	for _, c := range cases {
 		if err := ap.Add(&c.s); !errors.Is(err, c.err) {
@@ -256,7 +257,7 @@ func TestRejects(t *testing.T) {
 	want := `
 # HELP telltale_aggregate_samples_dropped_total Samples the aggregator refused, by reason.
 # TYPE telltale_aggregate_samples_dropped_total counter
-telltale_aggregate_samples_dropped_total{reason="invalid"} 2
+telltale_aggregate_samples_dropped_total{reason="invalid"} 3
 telltale_aggregate_samples_dropped_total{reason="metric_series_limit"} 1
 telltale_aggregate_samples_dropped_total{reason="negative_counter"} 1
 telltale_aggregate_samples_dropped_total{reason="series_limit"} 1

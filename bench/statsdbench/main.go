@@ -78,6 +78,7 @@ type config struct {
 	Refine       int           `json:"refine"`
 	Count        int           `json:"count"`
 	Quick        bool          `json:"quick"`
+	Criterion    string        `json:"criterion"`
 	Out          string        `json:"-"`
 	BenchOut     string        `json:"-"`
 	LogDir       string        `json:"-"`
@@ -87,6 +88,12 @@ type config struct {
 	ExporterReadBuffer int           `json:"statsd_exporter_read_buffer"`
 	Timeout            time.Duration `json:"-"`
 }
+
+// Values of -criterion.
+const (
+	criterionProcessed = "processed"
+	criterionRead      = "read"
+)
 
 // Quick mode values, used for flags not given explicitly.
 const (
@@ -115,6 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.FailSteps, "fail-steps", 1, "stop the ladder after this many consecutive failed steps")
 	fs.IntVar(&c.Refine, "refine", 1, "bisection steps between the last passed and the first failed rate")
 	fs.IntVar(&c.Count, "count", 1, "repeat the whole run this many times (for benchstat)")
+	fs.StringVar(&c.Criterion, "criterion", criterionProcessed, "what passes a step: \"processed\" (lines processed within -grace of its end; statsd_exporter: events handled) or \"read\" (lines the server read, once it has drained: statsd_exporter_lines_total counts lines before their events wait in its queue)")
 	fs.BoolVar(&c.Quick, "quick", false, "about 2 minutes: -step 2s -ladder "+quickLadder+" -refine 0 -series 200000 (flags given explicitly win)")
 	fs.StringVar(&c.Out, "out", "bench/out/statsd.json", "JSON report file")
 	fs.StringVar(&c.BenchOut, "bench-out", "bench/out/statsd.txt", "Go benchmark format file for benchstat (appended to)")
@@ -144,6 +152,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if !set["series"] {
 			c.Series = quickSeries
 		}
+	}
+	if c.Criterion != criterionProcessed && c.Criterion != criterionRead {
+		return c, fmt.Errorf("%w: unknown -criterion %q", errUsage, c.Criterion)
 	}
 	c.Targets = splitList(*targets)
 	for _, t := range c.Targets {
@@ -413,8 +424,9 @@ type step struct {
 	Seconds          float64 `json:"seconds"`
 	SenderLimited    bool    `json:"sender_limited"` // achieved < 90 % of the target
 	SenderCPUSeconds float64 `json:"sender_cpu_seconds"`
-	// Processed lines within -grace of the end of the load; Loss is
-	// 1 - Processed/Sent (lost or late), the pass criterion.
+	// Processed lines within -grace of the end of the load (with
+	// -criterion read: lines read); Loss is 1 - Processed/Sent (lost or
+	// late), the pass criterion (with -criterion read: Dropped).
 	Processed float64 `json:"processed"`
 	Loss      float64 `json:"loss"`
 	// After the drain: Received lines read by the server (Dropped is
@@ -442,7 +454,8 @@ type result struct {
 	Workload        string  `json:"workload"`
 	Iteration       int     `json:"iteration"`
 	Series          int     `json:"series"`
-	SeriesHeld      int     `json:"series_held"` // as the server reports it after priming; 0: unknown
+	SeriesHeld      int     `json:"series_held"`     // lines processed while priming (each series sent once)
+	SeriesReported  int     `json:"series_reported"` // the server's own series count after priming; 0: none
 	IdleRSS         int64   `json:"idle_rss_bytes"`
 	PrimedRSS       int64   `json:"primed_rss_bytes"`
 	PeakRSS         int64   `json:"peak_rss_bytes"`   // VmHWM over the whole run, overloaded steps included
@@ -518,24 +531,25 @@ func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, it
 		res.Error = fmt.Sprintf("statsdbench: %s did not catch up with priming within -max-drain %v", spec.name, b.cfg.MaxDrain)
 		return res
 	}
-	// Series held: the server's own count when it has one, read after a
-	// flush interval (Telltale updates it when it flushes); else the
-	// lines processed while priming, one per series.
+	// Series: the lines processed while priming, one per series, the
+	// same measure for both servers; Telltale's own count (updated when
+	// it flushes, so it can lag) is kept in the report too.
 	res.SeriesHeld = int(prime.Processed + prime.Late*float64(prime.Sent))
-	if spec.seriesMetric != "" {
-		sleep(ctx, 1500*time.Millisecond)
-		if m, err := srv.metrics(ctx, srv.metricNames()...); err == nil {
-			last = m
-			res.SeriesHeld = int(m[spec.seriesMetric])
-		}
-	}
+	// RSS one flush interval later, so that it includes a flush.
+	sleep(ctx, 1500*time.Millisecond)
 	if st, err := srv.stats(); err == nil {
 		res.PrimedRSS = st.rss
+	}
+	if m, err := srv.metrics(ctx, srv.metricNames()...); err == nil {
+		last = m
+		if spec.seriesMetric != "" {
+			res.SeriesReported = int(m[spec.seriesMetric])
+		}
 	}
 	if res.SeriesHeld > 0 {
 		res.BytesPerSeries = float64(res.PrimedRSS-idle.rss) / float64(res.SeriesHeld)
 	}
-	b.logf("%s %s: primed %d series at %.0f lines/s, loss %.2f%%, server holds %d series, RSS %.1f MB (%.0f B/series)",
+	b.logf("%s %s: primed %d series at %.0f lines/s, lost or late %.2f%%, %d processed, RSS %.1f MB (%.0f B/series)",
 		workload, spec.name, res.Series, prime.AchievedRate, 100*prime.Loss, res.SeriesHeld, float64(res.PrimedRSS)/1e6, res.BytesPerSeries)
 
 	var best *step
@@ -676,13 +690,18 @@ func (b *bench) measure(ctx context.Context, srv *server, before map[string]floa
 	if _, ok := after[srv.spec.linesMetric]; !ok {
 		return st, nil, fmt.Errorf("statsdbench: %s exports no %s after %d lines", srv.spec.name, srv.spec.linesMetric, st.Sent)
 	}
-	st.Processed = srv.processed(after) - srv.processed(before)
+	// count is what the criterion counts: lines processed, or lines read.
+	count := srv.processed
+	if b.cfg.Criterion == criterionRead {
+		count = func(m map[string]float64) float64 { return m[srv.spec.linesMetric] }
+	}
+	st.Processed = count(after) - count(before)
 	st.RxQueueBytes = p1.udpRx
 
-	// Drain: scrape until the counts stop moving for 500 ms.
+	// Drain: scrape until the count stops moving for 500 ms.
 	drainStart := time.Now()
 	for {
-		if srv.processed(after)-srv.processed(before) >= float64(st.Sent) {
+		if count(after)-count(before) >= float64(st.Sent) {
 			st.Drained = true
 			break
 		}
@@ -694,7 +713,7 @@ func (b *bench) measure(ctx context.Context, srv *server, before map[string]floa
 		if err != nil {
 			return st, nil, err
 		}
-		still := srv.processed(again) == srv.processed(after) && again[srv.spec.linesMetric] == after[srv.spec.linesMetric]
+		still := count(again) == count(after) && again[srv.spec.linesMetric] == after[srv.spec.linesMetric]
 		after = again
 		if still {
 			st.Drained = true
@@ -711,7 +730,10 @@ func (b *bench) measure(ctx context.Context, srv *server, before map[string]floa
 		sent := float64(st.Sent)
 		st.Loss = max(0, 1-st.Processed/sent)
 		st.Dropped = max(0, 1-st.Received/sent)
-		st.Late = max(0, srv.processed(after)-srv.processed(before)-st.Processed) / sent
+		st.Late = max(0, count(after)-count(before)-st.Processed) / sent
+		if b.cfg.Criterion == criterionRead {
+			st.Loss = st.Dropped
+		}
 	}
 	st.CPUSeconds = (p1.cpu - p0.cpu).Seconds()
 	if st.Processed > 0 {

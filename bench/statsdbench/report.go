@@ -29,6 +29,7 @@ type summaryRow struct {
 	MaxRate        float64 `json:"max_lines_per_sec"`
 	CPUNsPerLine   float64 `json:"cpu_ns_per_line"`
 	PeakRSS        float64 `json:"peak_rss_bytes"`
+	RSSAtMax       float64 `json:"rss_at_max_bytes"`
 	BytesPerSeries float64 `json:"bytes_per_series"`
 	Series         int     `json:"series"`
 	LossAtMax      float64 `json:"loss_at_max"`
@@ -46,7 +47,7 @@ func summarize(results []result, targets, workloads []string) []summaryRow {
 		byTarget := make(map[string]summaryRow)
 		for _, t := range targets {
 			row := summaryRow{Workload: w, Target: t}
-			var rate, cpu, peak, bps, loss []float64
+			var rate, cpu, peak, atMax, bps, loss []float64
 			for _, r := range results {
 				if r.Workload != w || r.Target != t {
 					continue
@@ -63,11 +64,12 @@ func summarize(results []result, targets, workloads []string) []summaryRow {
 				rate = append(rate, r.MaxRate)
 				cpu = append(cpu, r.CPUNsPerLine)
 				peak = append(peak, float64(r.PeakRSS))
+				atMax = append(atMax, float64(r.RSSAtMax))
 				bps = append(bps, r.BytesPerSeries)
 				loss = append(loss, r.LossAtMax)
 			}
 			row.MaxRate, row.CPUNsPerLine, row.PeakRSS = median(rate), median(cpu), median(peak)
-			row.BytesPerSeries, row.LossAtMax = median(bps), median(loss)
+			row.BytesPerSeries, row.LossAtMax, row.RSSAtMax = median(bps), median(loss), median(atMax)
 			rows = append(rows, row)
 			byTarget[t] = row
 		}
@@ -83,6 +85,7 @@ func summarize(results []result, targets, workloads []string) []summaryRow {
 				MaxRate:        ratio(tt.MaxRate, se.MaxRate),
 				CPUNsPerLine:   ratio(tt.CPUNsPerLine, se.CPUNsPerLine),
 				PeakRSS:        ratio(tt.PeakRSS, se.PeakRSS),
+				RSSAtMax:       ratio(tt.RSSAtMax, se.RSSAtMax),
 				BytesPerSeries: ratio(tt.BytesPerSeries, se.BytesPerSeries),
 				SenderLimited:  tt.SenderLimited || se.SenderLimited,
 			})
@@ -115,18 +118,22 @@ func ratio(a, b float64) float64 {
 const minSeriesForBytes = 100000
 
 func writeTable(w io.Writer, rep report) {
-	fmt.Fprintf(w, "\nstatsd ingestion, loss < %.0f%%, %s steps, %d sender(s), %s, %s CPUs, load average at start %s\n\n",
-		100*rep.Config.MaxLoss, rep.Config.Step, rep.Config.Senders, rep.Env["cpu"], rep.Env["ncpu"], rep.Env["loadavg"])
+	what := fmt.Sprintf("lines processed within %v of each step's end", rep.Config.Grace)
+	if rep.Config.Criterion == criterionRead {
+		what = "lines read by the server once drained"
+	}
+	fmt.Fprintf(w, "\nstatsd ingestion: highest rate with loss < %.0f%% (loss = 1 - %s / lines sent)\n%s steps, %d sender(s), %s, %s CPUs, load average at start %s\n\n",
+		100*rep.Config.MaxLoss, what, rep.Config.Step, rep.Config.Senders, rep.Env["cpu"], rep.Env["ncpu"], rep.Env["loadavg"])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\ttarget\tmax lines/s\tloss\tCPU/line\tpeak RSS\tRSS/series\t")
+	fmt.Fprintln(tw, "workload\ttarget\tmax lines/s\tloss\tCPU/line\tpeak RSS\tRSS at max\tRSS/series\t")
 	for _, r := range rep.Summary {
 		limited := ""
 		if r.SenderLimited {
 			limited = " ≥"
 		}
 		if r.Target == ratioTarget {
-			fmt.Fprintf(tw, "%s\ttelltale/exporter\t%s%s\t\t%s\t%s\t%s\t\n",
-				r.Workload, limited, fmtRatio(r.MaxRate), fmtRatio(r.CPUNsPerLine), fmtRatio(r.PeakRSS), fmtRatio(r.BytesPerSeries))
+			fmt.Fprintf(tw, "%s\ttelltale/exporter\t%s%s\t\t%s\t%s\t%s\t%s\t\n",
+				r.Workload, limited, fmtRatio(r.MaxRate), fmtRatio(r.CPUNsPerLine), fmtRatio(r.PeakRSS), fmtRatio(r.RSSAtMax), fmtRatio(r.BytesPerSeries))
 			continue
 		}
 		if r.Runs == 0 {
@@ -134,18 +141,19 @@ func writeTable(w io.Writer, rep report) {
 			if r.Errors > 0 {
 				note = "error (see JSON report)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\n", r.Workload, r.Target, note)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\t\n", r.Workload, r.Target, note)
 			continue
 		}
 		bps := "-"
 		if r.Series >= minSeriesForBytes {
 			bps = fmt.Sprintf("%.0f B", r.BytesPerSeries)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s%.2f M\t%.2f%%\t%.0f ns\t%.1f MB\t%s\t\n",
-			r.Workload, r.Target, limited, r.MaxRate/1e6, 100*r.LossAtMax, r.CPUNsPerLine, r.PeakRSS/1e6, bps)
+		fmt.Fprintf(tw, "%s\t%s\t%s%.2f M\t%.2f%%\t%.0f ns\t%.1f MB\t%.1f MB\t%s\t\n",
+			r.Workload, r.Target, limited, r.MaxRate/1e6, 100*r.LossAtMax, r.CPUNsPerLine, r.PeakRSS/1e6, r.RSSAtMax/1e6, bps)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\n≥: the sender (same machine) could not go faster; the server's limit is higher.")
+	fmt.Fprintln(w, "peak RSS: VmHWM over the run, overloaded steps included; RSS at max: after the best step.")
 }
 
 func fmtRatio(v float64) string {
@@ -176,8 +184,8 @@ func appendBenchFormat(path string, rep report) error {
 		if r.MaxRate == 0 {
 			continue
 		}
-		fmt.Fprintf(&sb, "BenchmarkStatsd/workload=%s/target=%s 1 %.0f lines/s %.1f cpu-ns/line %d peak-rss-B",
-			r.Workload, r.Target, r.MaxRate, r.CPUNsPerLine, r.PeakRSS)
+		fmt.Fprintf(&sb, "BenchmarkStatsd/workload=%s/criterion=%s/target=%s 1 %.0f lines/s %.1f cpu-ns/line %d peak-rss-B %d rss-at-max-B",
+			r.Workload, rep.Config.Criterion, r.Target, r.MaxRate, r.CPUNsPerLine, r.PeakRSS, r.RSSAtMax)
 		if r.Series >= minSeriesForBytes {
 			fmt.Fprintf(&sb, " %.0f B/series", r.BytesPerSeries)
 		}

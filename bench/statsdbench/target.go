@@ -47,8 +47,7 @@ type targetSpec struct {
 	// 1 000), so its work is done when the event is handled.
 	processedMetrics []string
 	// seriesMetric is the number of series the server holds (summed over
-	// its label sets), the denominator of RSS per series; "": use the
-	// lines processed while priming (each series is sent once).
+	// its label sets), recorded after priming; "": none.
 	seriesMetric string
 	// stopAt, when set, is a name prefix at whose first sample a scrape
 	// stops reading: Telltale streams its own metrics before the statsd
