@@ -161,3 +161,34 @@ func BenchmarkStatsdUDP(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStatsdPipeline is BenchmarkStatsdWorker with the real
+// aggregator behind it: split, parse, convert, hash, look up and aggregate,
+// the whole CPU cost of a line once it is off the socket.
+//
+//	go test -run='^$' -bench=StatsdPipeline -benchmem -count=6 ./ingest/ | tee new.txt
+func BenchmarkStatsdPipeline(b *testing.B) {
+	for _, f := range benchFormats {
+		b.Run(f.name, func(b *testing.B) {
+			agg, err := aggregate.New(aggregate.DefaultConfig(), nil, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, err := NewStatsdServer(StatsdConfig{Addr: "127.0.0.1:0"}, func() Appender { return agg.NewAppender() }, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			data, lines := benchChunk(f.line, chunkSize)
+			h := newLineHandler(agg.NewAppender(), s.m, DefaultStatsdMaxLineLength, transportUDP)
+			h.handleChunk(data) // create the series
+			h.flush()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				h.handleChunk(data)
+				h.flush()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
+		})
+	}
+}
