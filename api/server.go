@@ -177,7 +177,10 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 // metrics streams the self-metrics and then every statsd series, so that a
 // scrape of a million series never holds its whole text in memory.
 func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
-	format := expfmt.NegotiateIncludingOpenMetrics(http.Header{"Accept": {string(ctx.Request.Header.Peek("Accept"))}})
+	// Only the text formats: the statsd series are streamed as text, so a
+	// scraper that prefers protobuf gets the text format it also accepts.
+	format := expfmt.NegotiateAccept(http.Header{"Accept": {string(ctx.Request.Header.Peek("Accept"))}},
+		expfmt.FmtOpenMetrics_1_0_0, expfmt.FmtOpenMetrics_0_0_1, expfmt.FmtText)
 	families, err := s.gatherer.Gather()
 	if err != nil && len(families) == 0 {
 		s.log.Error("cannot gather self-metrics", "err", err)

@@ -104,6 +104,12 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Errorf("gzip body lacks deploys: %v", fams)
 	}
 
+	// Prometheus with native histograms asks for protobuf first.
+	resp, _ = get(t, base+"/metrics", "Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,text/plain;version=0.0.4;q=0.3")
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type for a protobuf-first scraper = %q, want the text format", ct)
+	}
+
 	resp, body = get(t, base+"/metrics", "Accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5")
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
 		t.Errorf("Content-Type = %q, want OpenMetrics", ct)

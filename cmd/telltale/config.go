@@ -386,11 +386,12 @@ func (c *Config) check() []fieldError {
 	if s.TCPIdleTimeout < 0 {
 		fail("statsd.tcp_idle_timeout", "must not be negative (0 never closes an idle connection), got %v", s.TCPIdleTimeout)
 	}
-	switch {
-	case s.SeriesIdleTimeout < 0:
+	// A series_idle_timeout shorter than flush_interval is fine: the
+	// aggregator rounds it up to whole intervals, so every series is flushed
+	// at least once before it is forgotten (and -flush-interval 1h must not
+	// trip over the default 10m).
+	if s.SeriesIdleTimeout < 0 {
 		fail("statsd.series_idle_timeout", "must not be negative (0 keeps series forever), got %v", s.SeriesIdleTimeout)
-	case s.SeriesIdleTimeout > 0 && s.FlushInterval > 0 && s.SeriesIdleTimeout < s.FlushInterval:
-		fail("statsd.series_idle_timeout", "%v is shorter than statsd.flush_interval %v, so series would be forgotten before they are flushed", s.SeriesIdleTimeout, s.FlushInterval)
 	}
 	if s.MaxSeries < 0 {
 		fail("statsd.max_series", "must not be negative (0 means no limit), got %d", s.MaxSeries)

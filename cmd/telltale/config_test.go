@@ -267,7 +267,7 @@ auth:
   public_url: ftp://x
 statsd:
   addr: 127.0.0.1:99999
-  series_idle_timeout: 1s
+  series_idle_timeout: -1s
   max_series: -1
 retention: {events: -1h}
 organization: Main
@@ -283,7 +283,7 @@ auth:
 				`telltale.yaml:2: http.addr: "localhost" is not host:port`,
 				`telltale.yaml:3: http.public_url: "ftp://x" is not an absolute http:// or https:// URL`,
 				`telltale.yaml:5: statsd.addr: "127.0.0.1:99999": port must be a number in [0, 65535]`,
-				`telltale.yaml:6: statsd.series_idle_timeout: 1s is shorter than statsd.flush_interval 10s`,
+				`telltale.yaml:6: statsd.series_idle_timeout: must not be negative`,
 				`telltale.yaml:7: statsd.max_series: must not be negative`,
 				`telltale.yaml:8: retention.events: must be greater than 0, got -1h0m0s`,
 				`telltale.yaml:9: organization: "Main" is not a valid slug`,
