@@ -246,3 +246,40 @@ func TestSendLines(t *testing.T) {
 		t.Fatalf("received %d lines, counter total %v; want %d, %v", r.lines, r.sum, want, sum.CounterSum)
 	}
 }
+
+// TestSendTCP checks that -proto tcp sends exactly -lines newline-ended
+// lines over one stream per sender.
+func TestSendTCP(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan int, 2)
+	go func() {
+		for range 2 {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b, _ := io.ReadAll(c)
+				if len(b) > 0 && b[len(b)-1] != '\n' {
+					got <- -1
+					return
+				}
+				got <- bytes.Count(b, []byte("\n"))
+			}()
+		}
+	}()
+	var out strings.Builder
+	args := []string{"-addr", l.Addr().String(), "-proto", "tcp", "-workload", "cardinality", "-series", "5000", "-names", "50", "-lines", "12345", "-senders", "2", "-duration", "0"}
+	if err := run(context.Background(), args, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	total := <-got + <-got
+	if total != 12345 {
+		t.Fatalf("received %d lines over TCP, want 12345", total)
+	}
+}

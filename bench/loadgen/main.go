@@ -115,28 +115,29 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 // summary is the JSON object printed at the end of a run.
 type summary struct {
-	Workload      string  `json:"workload"`
-	Proto         string  `json:"proto"`
-	Addr          string  `json:"addr"`
-	Seed          uint64  `json:"seed"`
-	Senders       int     `json:"senders"`
-	TargetRate    float64 `json:"target_rate"`
-	Lines         int64   `json:"lines"`
-	Packets       int64   `json:"packets"`
-	Bytes         int64   `json:"bytes"`
-	CounterLines  int64   `json:"counter_lines"`
-	CounterSum    float64 `json:"counter_sum"`
-	WriteErrors   int64   `json:"write_errors"`
-	Seconds       float64 `json:"seconds"`
-	LinesPerSec   float64 `json:"lines_per_sec"`
-	PacketsPerSec float64 `json:"packets_per_sec"`
-	Series        int     `json:"series"`
-	SeriesSent    int     `json:"series_sent"`
-	PoolLines     int     `json:"pool_lines"`
-	PoolPackets   int     `json:"pool_packets"`
-	GenSeconds    float64 `json:"gen_seconds"`
-	CPUSeconds    float64 `json:"cpu_seconds"`
-	Error         string  `json:"error,omitempty"`
+	Workload       string  `json:"workload"`
+	Proto          string  `json:"proto"`
+	Addr           string  `json:"addr"`
+	Seed           uint64  `json:"seed"`
+	Senders        int     `json:"senders"`
+	TargetRate     float64 `json:"target_rate"`
+	Lines          int64   `json:"lines"`
+	Packets        int64   `json:"packets"`
+	Bytes          int64   `json:"bytes"`
+	CounterLines   int64   `json:"counter_lines"`
+	CounterSum     float64 `json:"counter_sum"`
+	WriteErrors    int64   `json:"write_errors"`
+	Seconds        float64 `json:"seconds"`
+	LinesPerSec    float64 `json:"lines_per_sec"`
+	PacketsPerSec  float64 `json:"packets_per_sec"`
+	Series         int     `json:"series"`
+	SeriesSent     int     `json:"series_sent"`
+	PoolLines      int     `json:"pool_lines"`
+	PoolPackets    int     `json:"pool_packets"`
+	GenSeconds     float64 `json:"gen_seconds"`
+	CPUSeconds     float64 `json:"cpu_seconds"`      // whole process, generation included
+	SendCPUSeconds float64 `json:"send_cpu_seconds"` // while sending
+	Error          string  `json:"error,omitempty"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -153,9 +154,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// statsdbench waits for this line to start its CPU window.
 	fmt.Fprintf(stderr, "loadgen: sending %d-line pool of %d packets (%d series), generated in %.3fs\n", p.total, p.len(), p.series, genSeconds)
 
+	cpuStart := cpuSeconds()
 	sum, sendErr := send(ctx, o, p)
 	sum.GenSeconds = genSeconds
 	sum.CPUSeconds = cpuSeconds()
+	sum.SendCPUSeconds = sum.CPUSeconds - cpuStart
 	if sendErr != nil {
 		sum.Error = sendErr.Error()
 	}

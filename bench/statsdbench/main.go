@@ -352,6 +352,7 @@ type loadResult struct {
 	SeriesSent   int     `json:"series_sent"`
 	GenSeconds   float64 `json:"gen_seconds"`
 	CPUSeconds   float64 `json:"cpu_seconds"`
+	SendCPU      float64 `json:"send_cpu_seconds"`
 	WriteErrors  int64   `json:"write_errors"`
 	LoadgenError string  `json:"error"`
 }
@@ -521,14 +522,17 @@ func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, it
 	// existing series and RSS per series can be read.
 	res.Series = seriesOf(workload, b.cfg.Series)
 	duration := time.Duration(float64(res.Series)/b.cfg.PrimeRate*float64(time.Second)) + 30*time.Second
-	prime, last, err := b.measure(ctx, srv, last, workload, b.cfg.PrimeRate, duration, res.Series, loadLog)
+	// Creating series is slower than updating them, and statsd_exporter
+	// queues what it cannot keep up with: give the priming pass longer.
+	primeDrain := b.cfg.MaxDrain + time.Duration(res.Series/10000)*time.Second
+	prime, last, err := b.measure(ctx, srv, last, workload, b.cfg.PrimeRate, duration, res.Series, loadLog, primeDrain)
 	if err != nil {
 		res.Error = err.Error()
 		return res
 	}
 	res.Prime = &prime
 	if !prime.Drained {
-		res.Error = fmt.Sprintf("statsdbench: %s did not catch up with priming within -max-drain %v", spec.name, b.cfg.MaxDrain)
+		res.Error = fmt.Sprintf("statsdbench: %s did not catch up with priming within %v", spec.name, primeDrain)
 		return res
 	}
 	// Series: the lines processed while priming, one per series, the
@@ -556,7 +560,7 @@ func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, it
 	var lastFail float64
 	fails := 0
 	try := func(rate float64) (step, error) {
-		st, after, err := b.measure(ctx, srv, last, workload, rate, b.cfg.Step, 0, loadLog)
+		st, after, err := b.measure(ctx, srv, last, workload, rate, b.cfg.Step, 0, loadLog, b.cfg.MaxDrain)
 		if err != nil {
 			return st, err
 		}
@@ -660,7 +664,7 @@ func seriesOf(workload string, cardinality int) int {
 // the same moment, before any scrape. Then measure waits for the server to
 // drain (its counts stop moving) so that the next step starts clean, and
 // records what was dropped for good and what was only late.
-func (b *bench) measure(ctx context.Context, srv *server, before map[string]float64, workload string, rate float64, duration time.Duration, lines int, loadLog string) (step, map[string]float64, error) {
+func (b *bench) measure(ctx context.Context, srv *server, before map[string]float64, workload string, rate float64, duration time.Duration, lines int, loadLog string, maxDrain time.Duration) (step, map[string]float64, error) {
 	st := step{TargetRate: rate}
 	names := srv.metricNames()
 	var p0 procStats
@@ -675,7 +679,7 @@ func (b *bench) measure(ctx context.Context, srv *server, before map[string]floa
 	st.Sent = lr.Lines
 	st.Seconds = lr.Seconds
 	st.AchievedRate = lr.LinesPerSec
-	st.SenderCPUSeconds = lr.CPUSeconds - lr.GenSeconds
+	st.SenderCPUSeconds = lr.SendCPU
 	st.SenderLimited = lines == 0 && lr.LinesPerSec < senderLimitFraction*rate
 
 	sleep(ctx, b.cfg.Grace)
@@ -705,7 +709,7 @@ func (b *bench) measure(ctx context.Context, srv *server, before map[string]floa
 			st.Drained = true
 			break
 		}
-		if time.Since(drainStart) >= b.cfg.MaxDrain || ctx.Err() != nil {
+		if time.Since(drainStart) >= maxDrain || ctx.Err() != nil {
 			break
 		}
 		sleep(ctx, 500*time.Millisecond)
