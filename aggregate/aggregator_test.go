@@ -273,18 +273,17 @@ telltale_aggregate_samples_dropped_total{reason="type_conflict"} 2
 func TestHashCollision(t *testing.T) {
 	a, _, _ := newTestAggregator(t, Config{})
 	sh := &a.shards[0]
-	k1, k2 := []byte("one"), []byte("two")
 	sh.mu.Lock()
-	s1, err1 := a.create(sh, 42, k1, Counter)
-	s2, err2 := a.create(sh, 42, k2, Counter)
+	s1, err1 := a.create(sh, 42, 1, []byte("one"), Counter)
+	s2, err2 := a.create(sh, 42, 2, []byte("two"), Counter)
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
 	}
-	if sh.get(42, k1) != s1 || sh.get(42, k2) != s2 {
+	if sh.get(42, 1) != s1 || sh.get(42, 2) != s2 || sh.get(42, 3) != nil {
 		t.Fatal("colliding series not told apart")
 	}
 	a.remove(sh, s1)
-	if sh.get(42, k1) != nil || sh.get(42, k2) != s2 {
+	if sh.get(42, 1) != nil || sh.get(42, 2) != s2 {
 		t.Fatal("removing one colliding series lost the other")
 	}
 	a.remove(sh, s2)
@@ -419,5 +418,67 @@ func TestFlushChunks(t *testing.T) {
 		if got != want {
 			t.Fatalf("%s{i=%s} = %s, want %s", p.Name, i, got, want)
 		}
+	}
+}
+
+// TestSampleDuringFlushIsNotExpired covers an Appender that reads the epoch
+// after Flush has advanced it: its series is stamped one epoch ahead of the
+// flush under way and must count as fresh, not as ages old.
+func TestSampleDuringFlushIsNotExpired(t *testing.T) {
+	a, sink, _ := newTestAggregator(t, Config{IdleTimeout: time.Minute})
+	ap := a.NewAppender()
+	add(t, ap, Sample{Name: []byte("racy"), Kind: Counter, Value: 1})
+	for i := range a.shards {
+		for _, s := range a.shards[i].m {
+			s.seen = a.epoch.Load() + 1
+		}
+	}
+	a.Flush(context.Background())
+	if a.Series() != 1 || testutil.ToFloat64(a.m.expired) != 0 {
+		t.Fatalf("series = %d, expired = %v; want the racy series kept", a.Series(), testutil.ToFloat64(a.m.expired))
+	}
+	if p, ok := sink.Find("racy", map[string]string{}); !ok || !p.Updated {
+		t.Errorf("racy flushed = %+v, %v; want updated", p, ok)
+	}
+}
+
+// TestSummaryExact covers intervals small enough to be kept exactly, with
+// and without sample rates, and the move into the sketch past the limit.
+func TestSummaryExact(t *testing.T) {
+	a, sink, _ := newTestAggregator(t, Config{Percentiles: []float64{50, 90, 99}})
+	ap := a.NewAppender()
+	for _, v := range []float64{7, 3, 10, 1, 5, 9, 2, 8, 4, 6} {
+		add(t, ap, Sample{Name: []byte("exact"), Kind: Summary, Value: v})
+	}
+	add(t, ap, Sample{Name: []byte("weighted"), Kind: Summary, Value: 1})
+	add(t, ap, Sample{Name: []byte("weighted"), Kind: Summary, Value: 2, Weight: 10})
+	for i := range maxExactSummary + 50 {
+		add(t, ap, Sample{Name: []byte("spill"), Kind: Summary, Value: float64(i + 1)})
+	}
+	a.Flush(context.Background())
+	for _, c := range []struct {
+		name string
+		want []float64
+		tol  float64
+	}{
+		{"exact", []float64{5, 9, 9}, 0},   // ranks 4.5, 8.1, 8.91 among 1..10
+		{"weighted", []float64{2, 2, 2}, 0}, // 1 once, 2 ten times
+		{"spill", []float64{89, 160, 176}, 0.011},
+	} {
+		p, _ := sink.Find(c.name, map[string]string{})
+		for i, want := range c.want {
+			if got := p.Quantiles[i]; math.Abs(got-want) > c.tol*want {
+				t.Errorf("%s q%v = %v, want %v", c.name, a.cfg.Percentiles[i], got, want)
+			}
+		}
+	}
+	if p, _ := sink.Find("weighted", map[string]string{}); p.Count != 11 || p.Sum != 21 || p.Mean != 21.0/11 {
+		t.Errorf("weighted count/sum/mean = %v/%v/%v, want 11/21/%v", p.Count, p.Sum, p.Mean, 21.0/11)
+	}
+	// The next interval starts exact again for the small series.
+	add(t, ap, Sample{Name: []byte("exact"), Kind: Summary, Value: 42})
+	a.Flush(context.Background())
+	if p, _ := sink.Find("exact", map[string]string{}); p.Quantiles[0] != 42 || p.Count != 11 {
+		t.Errorf("exact next interval = %v (count %v), want 42 (11)", p.Quantiles, p.Count)
 	}
 }

@@ -183,8 +183,13 @@ func (a *Aggregator) writeChunk(ctx context.Context, f *Flush, final bool) error
 // rotate closes the interval of s under sh.mu and appends its point to f,
 // or expires s. It reports whether s expired.
 func (a *Aggregator) rotate(sh *shard, s *series, epoch uint32, f *Flush) bool {
-	updated := s.seen == epoch
-	if !updated && a.idleEps > 0 && epoch-s.seen >= a.idleEps {
+	// An Appender that read the epoch after Flush advanced it stamps its
+	// sample epoch+1, and the sample is already in the state rotated now:
+	// the age is signed so that such a series counts as updated, not as
+	// four billion intervals old.
+	age := int32(epoch - s.seen)
+	updated := age <= 0
+	if !updated && a.idleEps > 0 && age >= int32(a.idleEps) {
 		a.remove(sh, s)
 		return true
 	}

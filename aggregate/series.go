@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -12,14 +13,15 @@ import (
 )
 
 // series is the state of one metric name plus label set. All fields but key,
-// hash, fam and kind (immutable after creation) are guarded by the mutex of
+// hash, hash2, fam and kind (immutable after creation) are guarded by the mutex of
 // the shard that holds the series.
 type series struct {
 	// key is the canonical series key: the escaped name, then for each
 	// label in name order 0xff, escaped label name, 0xfe, raw value. Label
 	// values are valid UTF-8 and so never hold 0xfe or 0xff.
 	key    []byte
-	hash   uint64
+	hash   uint64 // xxhash of key: picks the shard; stable across restarts
+	hash2  uint64 // maphash of key: tells keys with the same hash apart
 	fam    *family
 	famIdx int32 // index in fam.series; guarded by fam.mu
 	kind   Kind
@@ -33,12 +35,20 @@ type series struct {
 	set   *setState     // Set only
 }
 
-// summaryState holds a Summary series. The sketch covers the current
-// interval only; at flush its quantiles move into last and it is cleared, so
-// /metrics shows the quantiles of the last interval that had observations
-// while _sum and _count stay cumulative, as a Prometheus summary does.
+// summaryState holds a Summary series. The current interval is kept
+// exactly while it is small (the values themselves, sorted at flush) and in a
+// DDSketch (1 % relative accuracy) once it outgrows maxExactSummary; at flush
+// its quantiles move into last, so /metrics shows the quantiles of the last
+// interval that had observations while _sum and _count stay cumulative, as a
+// Prometheus summary does.
+//
+// Most timers get a handful of observations per interval: for them the exact
+// buffer is both exact and cheaper than the sketch (one append instead of a
+// logarithm and a store update across three allocations).
 type summaryState struct {
-	sketch *ddsketch.DDSketch // nil until the interval's first observation
+	vals    []float64          // the interval's values while exact
+	weights []float64          // their weights; nil while every weight is 1
+	sketch  *ddsketch.DDSketch // the interval once it outgrew vals
 
 	// The current interval, exact.
 	n, total, min, max float64
@@ -50,6 +60,11 @@ type summaryState struct {
 	last                      []float64 // one per configured quantile
 	lastMin, lastMax, lastAvg float64
 }
+
+// maxExactSummary is how many observations an interval keeps exactly
+// before it moves them into a sketch: 128 values take 1 KiB, about what a
+// sketch of a wide distribution takes.
+const maxExactSummary = 128
 
 // setState counts the unique members of the current interval: exactly, by
 // 64-bit hash, while there are few; through a HyperLogLog sketch beyond.
@@ -83,11 +98,31 @@ func (s *summaryState) observe(v, weight float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return
 	}
-	if s.sketch == nil {
+	switch {
+	case s.sketch != nil:
+		if s.sketch.AddWithCount(v, weight) != nil {
+			return // beyond what the sketch can index (|v| > ~1e307)
+		}
+	case len(s.vals) < maxExactSummary:
+		if weight != 1 && s.weights == nil {
+			s.weights = make([]float64, len(s.vals), cap(s.vals))
+			for i := range s.weights {
+				s.weights[i] = 1
+			}
+		}
+		s.vals = append(s.vals, v)
+		if s.weights != nil {
+			s.weights = append(s.weights, weight)
+		}
+	default:
 		s.sketch = newSketch()
-	}
-	if s.sketch.AddWithCount(v, weight) != nil {
-		return // beyond what the sketch can index (|v| > ~1e307)
+		for i, x := range s.vals {
+			s.sketch.AddWithCount(x, s.weight(i))
+		}
+		s.vals, s.weights = s.vals[:0], nil
+		if s.sketch.AddWithCount(v, weight) != nil {
+			return
+		}
 	}
 	if s.n == 0 || v < s.min {
 		s.min = v
@@ -101,28 +136,81 @@ func (s *summaryState) observe(v, weight float64) {
 	s.sum += v * weight
 }
 
-// rotate closes the current interval: its quantiles become last, and the
-// sketch is released when the interval had none, so that idle timers cost
-// no sketch memory.
+func (s *summaryState) weight(i int) float64 {
+	if s.weights == nil {
+		return 1
+	}
+	return s.weights[i]
+}
+
+// rotate closes the current interval: its quantiles become last. An
+// interval without observations releases the buffers, so that idle timers
+// cost neither a buffer nor a sketch; a busy series keeps its sketch, cleared,
+// for the next interval.
 func (s *summaryState) rotate(quantiles []float64) {
 	if s.n == 0 {
-		s.sketch = nil
+		s.vals, s.weights, s.sketch = nil, nil, nil
 		return
 	}
 	if len(s.last) != len(quantiles) {
 		s.last = make([]float64, len(quantiles))
 	}
-	for i, q := range quantiles {
-		v, err := s.sketch.GetValueAtQuantile(q)
-		if err != nil {
-			v = math.NaN()
+	if s.sketch != nil {
+		for i, q := range quantiles {
+			v, err := s.sketch.GetValueAtQuantile(q)
+			if err != nil {
+				v = math.NaN()
+			}
+			// The sketch is 1 % accurate; never report outside what was seen.
+			s.last[i] = min(max(v, s.min), s.max)
 		}
-		// The sketch is 1 % accurate; never report outside what was seen.
-		s.last[i] = min(max(v, s.min), s.max)
+		s.sketch.Clear()
+	} else {
+		s.exactQuantiles(quantiles)
+		s.vals, s.weights = s.vals[:0], nil
 	}
 	s.lastMin, s.lastMax, s.lastAvg = s.min, s.max, s.total/s.n
 	s.n, s.total, s.min, s.max = 0, 0, 0, 0
-	s.sketch.Clear()
+}
+
+// exactQuantiles sets last from the buffered values: the quantile q is the
+// lowest value whose cumulative weight exceeds q × (total weight − 1), the
+// rank DDSketch uses, so that a series reads the same on either side of
+// maxExactSummary.
+func (s *summaryState) exactQuantiles(quantiles []float64) {
+	if s.weights == nil {
+		slices.Sort(s.vals)
+	} else {
+		idx := make([]int, len(s.vals))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(s.vals[a], s.vals[b]) })
+		vals := make([]float64, len(idx))
+		ws := make([]float64, len(idx))
+		for i, j := range idx {
+			vals[i], ws[i] = s.vals[j], s.weights[j]
+		}
+		copy(s.vals, vals)
+		s.weights = ws
+	}
+	var total float64
+	for i := range s.vals {
+		total += s.weight(i)
+	}
+	for qi, q := range quantiles {
+		rank := q * (total - 1)
+		var cum float64
+		v := s.vals[len(s.vals)-1]
+		for i, x := range s.vals {
+			cum += s.weight(i)
+			if cum > rank {
+				v = x
+				break
+			}
+		}
+		s.last[qi] = v
+	}
 }
 
 func (s *setState) add(member []byte) {

@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 
 	"github.com/telltale-dev/telltale/aggregate"
 )
@@ -143,6 +144,14 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, errNotReady)
 		}
 	default:
+		if bytes.HasPrefix(ctx.Path(), []byte("/debug/pprof/")) {
+			// Profiles of a live server are how a performance problem gets
+			// found; like Prometheus and VictoriaMetrics we serve them on
+			// the (loopback by default) HTTP listener.
+			name = "pprof"
+			pprofhandler.PprofHandler(ctx)
+			break
+		}
 		name = "other"
 		writeError(ctx, errNotFound)
 	}
