@@ -461,7 +461,7 @@ func TestSummaryExact(t *testing.T) {
 		want []float64
 		tol  float64
 	}{
-		{"exact", []float64{5, 9, 9}, 0},   // ranks 4.5, 8.1, 8.91 among 1..10
+		{"exact", []float64{5, 9, 9}, 0},    // ranks 4.5, 8.1, 8.91 among 1..10
 		{"weighted", []float64{2, 2, 2}, 0}, // 1 once, 2 ten times
 		{"spill", []float64{89, 160, 176}, 0.011},
 	} {
