@@ -34,12 +34,235 @@ func (p *Parser) Parse(dst []Sample, line []byte) ([]Sample, error) {
 	if len(line) == 0 {
 		return dst, nil
 	}
-	if bytes.HasPrefix(line, []byte("_e{")) {
-		return dst, ErrEvent
+	if line[0] == '_' {
+		if bytes.HasPrefix(line, []byte("_e{")) {
+			return dst, ErrEvent
+		}
+		if bytes.HasPrefix(line, []byte("_sc|")) {
+			return dst, ErrServiceCheck
+		}
 	}
-	if bytes.HasPrefix(line, []byte("_sc|")) {
-		return dst, ErrServiceCheck
+	badTags := p.BadTags
+	if out, ok := p.parseCommon(dst, line); ok {
+		return out, nil
 	}
+	// Whatever parseCommon counted, parseAny counts again.
+	p.BadTags = badTags
+	return p.parseAny(dst, line)
+}
+
+// Byte classes of a name part (0 for every other byte).
+const (
+	nameEnd      = 1 + iota // ':' ends the name part
+	nameTagStart            // '#', ',' or ';' starts Librato, InfluxDB or Graphite tags
+	nameBracket             // '[' or ']': SignalFX tags, or a lone bracket
+)
+
+// nameClass and fieldClass are the byte classes scan stops at: in a name
+// part, and in a value or field (which ends at '|'; a ':' separates packed
+// values, and in a skipped field it matters to scanDogStatsD).
+var (
+	nameClass = [256]uint8{
+		':': nameEnd,
+		'#': nameTagStart, ',': nameTagStart, ';': nameTagStart,
+		'[': nameBracket, ']': nameBracket,
+	}
+	fieldClass = [256]uint8{'|': 1, ':': 1}
+)
+
+// scan returns the index of the first byte of b at or after i whose class
+// is not 0 (len(b) if none), and hi ORed with the bytes before it. One table
+// load and test per byte is cheaper than a bytes.IndexByte call per byte
+// looked for on the short stretches of a line.
+func scan(b []byte, i int, class *[256]uint8, hi byte) (int, byte) {
+	for ; i < len(b); i++ {
+		c := b[i]
+		hi |= c
+		if class[c] != 0 {
+			break
+		}
+	}
+	return i, hi
+}
+
+// parseCommon parses, in one forward pass, the shapes that nearly every
+// client sends: a name with or without InfluxDB, Librato or Graphite tags, a
+// value or DogStatsD packed values, a type, and any rate, DogStatsD tags,
+// timestamp and origin fields. It appends the line's samples to dst and
+// reports true only when the line is valid and parseAny would give exactly
+// the same samples; for anything else (an error, SignalFX brackets, a
+// statsd multi-metric line, a ':' whose meaning depends on scanDogStatsD's
+// rules) it reports false and the caller, after undoing the BadTags it
+// counted, starts again with parseAny. So the two only need to agree where
+// parseCommon succeeds, and the rarer shapes and every error message come
+// from the one general parser.
+//
+// Instead of checking UTF-8 up front, every byte read is ORed into hi, and
+// utf8.Valid runs only on a line with a byte >= 0x80. For that to be sound,
+// every path to success reads every byte of the line.
+func (p *Parser) parseCommon(dst []Sample, line []byte) ([]Sample, bool) {
+	p.tags = p.tags[:0]
+
+	// The name part, up to the first ':'. At the first tag separator,
+	// parseTags takes over and reads the rest of it.
+	i, hi := scan(line, 0, &nameClass, 0)
+	if i == len(line) || i == 0 {
+		return nil, false // no ':', or an empty name
+	}
+	name := line[:i:i]
+	switch nameClass[line[i]] {
+	case nameBracket:
+		return nil, false
+	case nameTagStart:
+		syn := &commaTags
+		if line[i] == ';' {
+			syn = &graphiteTags
+		}
+		n, h, err := p.parseTags(line[i+1:], syn)
+		if err != nil {
+			return nil, false
+		}
+		hi |= h
+		if i += 1 + n; i == len(line) || line[i] != ':' {
+			return nil, false // no ':', or a bracket after the tag separator
+		}
+	}
+	colon := i
+	nameTags := len(p.tags)
+
+	// The value, up to the first '|'; a ':' in it means packed values.
+	i, hi = scan(line, colon+1, &fieldClass, hi)
+	packed := false
+	for i < len(line) && line[i] == ':' {
+		packed = true
+		i, hi = scan(line, i+1, &fieldClass, hi)
+	}
+	if i == len(line) {
+		return nil, false
+	}
+	values := line[colon+1 : i]
+
+	// The type, then nothing or a '|' (a ':' would be a multi-metric line).
+	s := Sample{Name: name, Rate: 1}
+	if i++; i == len(line) {
+		return nil, false
+	}
+	switch line[i] {
+	case 'c':
+		s.Type = Counter
+	case 'g':
+		s.Type = Gauge
+	case 'h':
+		s.Type = Histogram
+	case 'd':
+		s.Type = Distribution
+	case 's':
+		s.Type = Set
+	case 'm':
+		if i+1 == len(line) || line[i+1] != 's' {
+			return nil, false
+		}
+		s.Type = Timer
+		i++
+	default:
+		return nil, false
+	}
+	i++
+
+	// The fields. parseAny reads a line with a ':' after its value as a statsd
+	// multi-metric line ("a:1|c:2|g") unless scanDogStatsD finds DogStatsD
+	// fields in it, and then as one sample; without such a ':' both readings
+	// agree. So dog notes a field that scanDogStatsD is sure to find (tags
+	// anywhere, an origin field with no ':' before it), colons a ':' in a
+	// skipped field (a rate with one is invalid), and a line with colons but
+	// not dog is left to parseAny.
+	hasRate, dog, colons := false, false, false
+	for i < len(line) {
+		if line[i] != '|' {
+			return nil, false
+		}
+		if i++; i == len(line) {
+			return nil, false // an empty field
+		}
+		f := i
+		switch line[f] {
+		case '@':
+			i, hi = scan(line, f+1, &fieldClass, hi)
+			r, err := parseFloat(line[f+1 : i])
+			// The same checks as parseTypeAndFields.
+			if err != nil || hasRate || !(r >= 0 && r <= 1) || (r != 0 && math.IsInf(1/r, 0)) {
+				return nil, false
+			}
+			if r != 0 {
+				s.Rate = r
+			}
+			hasRate = true
+			continue // if scan stopped at a ':', the next turn rejects it
+		case '#':
+			if nameTags > 0 {
+				return nil, false // mixed tag styles
+			}
+			n, h, err := p.parseTags(line[f+1:], &dogStatsDTags)
+			if err != nil {
+				return nil, false
+			}
+			hi |= h
+			i = f + 1 + n
+			dog = true
+			continue
+		case 'T': // a timestamp, skipped as in parseTypeAndFields
+		case 'c', 'e': // origin detection, skipped as in parseTypeAndFields
+			field := line[f:]
+			if !bytes.HasPrefix(field, []byte("c:")) && !bytes.HasPrefix(field, []byte("e:")) && !bytes.HasPrefix(field, []byte("card:")) {
+				return nil, false
+			}
+			dog = dog || !colons
+		default:
+			return nil, false
+		}
+		// A skipped field (timestamp or origin), up to the next '|'.
+		for i, hi = scan(line, i, &fieldClass, hi); i < len(line) && line[i] == ':'; {
+			colons = true
+			i, hi = scan(line, i+1, &fieldClass, hi)
+		}
+	}
+	if !packed && colons && !dog {
+		return nil, false
+	}
+	// Every byte of the line has been read.
+	if hi >= utf8.RuneSelf && !utf8.Valid(line) {
+		return nil, false
+	}
+	if n := len(p.tags); n > 0 {
+		s.Tags = p.tags[:n:n]
+	}
+
+	if !packed {
+		if s.setValue(values) != nil {
+			return nil, false
+		}
+		return append(dst, s), true
+	}
+	if s.Type != Timer && s.Type != Histogram && s.Type != Distribution {
+		return nil, false
+	}
+	for {
+		v, more, ok := cut(values, ':')
+		t := s
+		if t.setValue(v) != nil {
+			return nil, false
+		}
+		dst = append(dst, t)
+		if !ok {
+			return dst, true
+		}
+		values = more
+	}
+}
+
+// parseAny parses any line that Parse has not already dealt with: it is the
+// general parser, run on lines parseCommon leaves, and decides every error.
+func (p *Parser) parseAny(dst []Sample, line []byte) ([]Sample, error) {
 	if !utf8.Valid(line) {
 		return dst, ErrInvalidUTF8
 	}
@@ -182,7 +405,7 @@ func (p *Parser) parseTypeAndFields(s *Sample, b []byte, packed bool) error {
 			}
 			hasRate = true
 		case '#':
-			if err := p.parseTags(f[1:], ',', ':'); err != nil {
+			if _, _, err := p.parseTags(f[1:], &dogStatsDTags); err != nil {
 				return err
 			}
 		case 'T':
@@ -233,7 +456,7 @@ func (p *Parser) parseName(b []byte) ([]byte, error) {
 	open, end := bytes.IndexByte(b, '['), bytes.IndexByte(b, ']')
 	switch {
 	case open >= 0 && end > open:
-		if err := p.parseTags(b[open+1:end], ',', '='); err != nil {
+		if _, _, err := p.parseTags(b[open+1:], &signalFXTags); err != nil {
 			return nil, err
 		}
 		switch {
@@ -252,37 +475,86 @@ func (p *Parser) parseName(b []byte) ([]byte, error) {
 	for i, c := range b {
 		switch c {
 		case '#', ',':
-			return b[:i:i], p.parseTags(b[i+1:], ',', '=')
+			_, _, err := p.parseTags(b[i+1:], &commaTags)
+			return b[:i:i], err
 		case ';':
-			return b[:i:i], p.parseTags(b[i+1:], ';', '=')
+			_, _, err := p.parseTags(b[i+1:], &graphiteTags)
+			return b[:i:i], err
 		}
 	}
 	return b, nil
 }
 
-// parseTags appends the tags of list, separated by sep, each split into key
-// and value at its first kv, to p.tags. Malformed tags are counted in
-// p.BadTags and dropped; an empty last tag (a trailing separator) is ignored,
-// as in statsd_exporter. A DogStatsD tag (kv ':') loses one leading '#', as in
-// statsd_exporter.
-func (p *Parser) parseTags(list []byte, sep, kv byte) error {
-	for len(list) > 0 {
-		var tag []byte
-		tag, list, _ = cut(list, sep)
-		if kv == ':' && len(tag) > 0 && tag[0] == '#' {
-			tag = tag[1:]
+// Tag-list byte classes (0 for every other byte).
+const (
+	tagSep = 1 + iota // separates two tags
+	tagKV             // separates a tag's key from its value (its first one does)
+	tagEnd            // ends the list
+)
+
+// tagSyntax describes one style of tag list for parseTags.
+type tagSyntax struct {
+	class [256]uint8
+	dog   bool // a tag loses one leading '#', as in statsd_exporter
+}
+
+// The tag-list styles. A list in a name part ends at the ':' that ends the
+// name (parseAny passes the name part alone, without it). InfluxDB, Librato
+// and Graphite lists also end at a bracket: parseCommon leaves such a line to
+// parseAny, whose parseName looks for SignalFX brackets first and so never
+// passes them one. A SignalFX list ends at the first ']'.
+var (
+	dogStatsDTags = tagSyntax{class: [256]uint8{',': tagSep, ':': tagKV, '|': tagEnd}, dog: true}
+	commaTags     = tagSyntax{class: [256]uint8{',': tagSep, '=': tagKV, ':': tagEnd, '[': tagEnd, ']': tagEnd}}
+	graphiteTags  = tagSyntax{class: [256]uint8{';': tagSep, '=': tagKV, ':': tagEnd, '[': tagEnd, ']': tagEnd}}
+	signalFXTags  = tagSyntax{class: [256]uint8{',': tagSep, '=': tagKV, ']': tagEnd}}
+)
+
+// parseTags appends the tags of b, up to the first byte that ends the list
+// (or the end of b), to p.tags, and returns how many bytes it read (the one
+// ending the list excluded) and the OR of those bytes. Each tag is split at
+// its first key/value separator. Malformed tags (no separator, empty key or
+// value) are counted in p.BadTags and dropped; an empty last tag (a trailing
+// separator) is ignored, as in statsd_exporter.
+//
+// It reads each byte once, with one table lookup, rather than finding each
+// separator and then each key/value separator with bytes.IndexByte: tags are
+// short, and a call per search costs more than the loop.
+func (p *Parser) parseTags(b []byte, syn *tagSyntax) (n int, hi byte, err error) {
+	start, at := 0, -1 // the current tag is b[start:i]; at is its first kv, or -1
+	for i := 0; ; i++ {
+		// Skip to the next separator, noting the first kv on the way.
+		i, hi = scan(b, i, &syn.class, hi)
+		k := uint8(tagEnd)
+		if i < len(b) {
+			k = syn.class[b[i]]
 		}
-		i := bytes.IndexByte(tag, kv)
-		if i <= 0 || i == len(tag)-1 {
-			p.BadTags++
+		if k == tagKV {
+			if at < 0 {
+				at = i
+			}
 			continue
 		}
-		if len(p.tags) == MaxTags {
-			return ErrTooManyTags
+		if k == tagEnd && start == i {
+			return i, hi, nil // an empty last tag
 		}
-		p.tags = append(p.tags, Tag{Key: tag[:i:i], Value: tag[i+1 : len(tag) : len(tag)]})
+		key := start
+		if syn.dog && start < i && b[start] == '#' {
+			key++
+		}
+		if at <= key || at == i-1 { // no kv, an empty key or an empty value
+			p.BadTags++
+		} else {
+			if len(p.tags) == MaxTags {
+				return i, hi, ErrTooManyTags
+			}
+			p.tags = append(p.tags, Tag{Key: b[key:at:at], Value: b[at+1 : i : i]})
+		}
+		if k == tagEnd {
+			return i, hi, nil
+		}
+		start, at = i+1, -1
 	}
-	return nil
 }
 
 // scanDogStatsD reports whether the part of a line after the name has
@@ -364,7 +636,10 @@ func parseFloat(b []byte) (float64, error) {
 	if digits == 0 || m > 1<<53 || frac >= len(pow10) {
 		return strconv.ParseFloat(string(b), 64)
 	}
-	f := float64(m) / pow10[frac]
+	f := float64(m)
+	if frac > 0 { // a division costs more than the rest of this function
+		f /= pow10[frac]
+	}
 	if neg {
 		f = -f
 	}

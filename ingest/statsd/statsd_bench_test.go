@@ -16,6 +16,9 @@ var benchLines = []struct{ format, line string }{
 	{"multi_value", "api.latency:12:15.5:9:22|ms"},
 	{"gauge_delta", "queue.depth:-3|g"},
 	{"set", "users.unique:alice@example.com|s"},
+	// The lines of bench/loadgen's counters workload, without and with 3 tags.
+	{"loadgen_counter", "bench.counter.n123:5|c"},
+	{"loadgen_3tags", "bench.counter.n123:5|c|#env:e1,region:r3,host:h12"},
 }
 
 // BenchmarkParse measures Parse on each wire format (impl=telltale) and, for

@@ -148,6 +148,15 @@ var acceptedCases = []acceptedCase{
 	{"unicode name", "température:21.5|g", []string{`"température" gauge 21.5 "21.5" @1`}, 0},
 	{"pipe in name", "a|b:1|c", []string{`"a|b" counter 1 "1" @1`}, 0},
 	{"at in set member", "u:a@b.c|s", []string{`"u" set 0 "a@b.c" @1`}, 0},
+	// Where Parse's one-pass path hands over to the general parser.
+	{"origin field before a timestamp with a colon", "a:1|c|c:x|T1:2", []string{`"a" counter 1 "1" @1`}, 0},
+	{"origin field after a timestamp with a colon", "a:1|c|T1:2|T3|c:x", []string{`"a" counter 1 "1" @1`}, 0},
+	{"multi-metric after a rate", "a:1|c|@0.5:2|c", []string{`"a" counter 1 "1" @0.5`, `"a" counter 2 "2" @1`}, 0},
+	{"bracket after influxdb tags", "a,k=v]:1|c", []string{`"a,k=v]" counter 1 "1" @1`}, 1},
+	{"pipe in librato tag value", "a#k=v,b=w|x:1|ms", []string{`"a"{"k"="v","b"="w|x"} timer 1 "1" @1`}, 0},
+	{"unicode tag value", "température:1|c|#k:é", []string{`"température"{"k"="é"} counter 1 "1" @1`}, 0},
+	{"malformed name and dogstatsd tags", "a,k:1|c|#k:v,bad", []string{`"a"{"k"="v"} counter 1 "1" @1`}, 2},
+	{"value packing with origin field and tags", "t:1:2|ms|c:x|#k:v", []string{`"t"{"k"="v"} timer 1 "1" @1`, `"t"{"k"="v"} timer 2 "2" @1`}, 0},
 }
 
 func TestParseAccepted(t *testing.T) {
@@ -234,6 +243,8 @@ var rejectedCases = []rejectedCase{
 	{"multi-metric negative counter", "a:1|c:-2|c", "negative_counter", []string{`"a" counter 1 "1" @1`}},
 	{"packed empty value", "t:1::3|ms", "bad_value", []string{`"t" timer 1 "1" @1`, `"t" timer 3 "3" @1`}},
 	{"packed bad rate", "t:1:2|ms|@5", "bad_rate", nil},
+	{"timestamp with a colon before an origin field", "a:1|c|T1:2|c:x", "malformed_line", []string{`"a" counter 1 "1" @1`, `"a" counter 2 "2" @1`}},
+	{"invalid utf8 after name tags", "a,k=v:1|c|#k:\xff", "invalid_utf8", nil},
 }
 
 func TestParseRejected(t *testing.T) {
