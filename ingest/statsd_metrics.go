@@ -16,18 +16,19 @@ const reasonLineTooLong = "line_too_long"
 // statsdMetrics holds a StatsdServer's self-metrics. The children used on the
 // hot path are resolved once here, so that no label lookup happens per line.
 type statsdMetrics struct {
-	packetsUDP    prometheus.Counter
-	bytesUDP      prometheus.Counter
-	bytesTCP      prometheus.Counter
-	linesUDP      prometheus.Counter
-	linesTCP      prometheus.Counter
-	linesRejected *prometheus.CounterVec
-	events        prometheus.Counter
-	serviceChecks prometheus.Counter
-	tagsDropped   prometheus.Counter
-	queueDropped  prometheus.Counter
-	tcpConns      prometheus.Gauge
-	tcpRejected   prometheus.Counter
+	packetsUDP        prometheus.Counter
+	bytesUDP          prometheus.Counter
+	bytesTCP          prometheus.Counter
+	linesUDP          prometheus.Counter
+	linesTCP          prometheus.Counter
+	linesRejected     *prometheus.CounterVec
+	events            prometheus.Counter
+	serviceChecks     prometheus.Counter
+	tagsDropped       prometheus.Counter
+	queueDropped      prometheus.Counter
+	queueDroppedLines prometheus.Counter
+	tcpConns          prometheus.Gauge
+	tcpRejected       prometheus.Counter
 }
 
 // newStatsdMetrics creates the metrics of s and registers them on reg (nil:
@@ -57,6 +58,10 @@ func newStatsdMetrics(s *StatsdServer, reg prometheus.Registerer) (*statsdMetric
 		Name: "telltale_statsd_tags_dropped_total",
 		Help: "Malformed statsd tags dropped from otherwise valid lines.",
 	})
+	queueDroppedLines := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "telltale_statsd_udp_queue_dropped_lines_total",
+		Help: "Non-empty statsd lines in the UDP datagrams dropped because the queue to the workers was full (counted, never parsed).",
+	})
 	queueDropped := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "telltale_statsd_udp_queue_dropped_total",
 		Help: "statsd UDP datagrams dropped because the queue to the workers was full.",
@@ -78,7 +83,7 @@ func newStatsdMetrics(s *StatsdServer, reg prometheus.Registerer) (*statsdMetric
 		Help: "statsd TCP connections closed at once because MaxTCPConns were open.",
 	})
 	if reg != nil {
-		cs := []prometheus.Collector{packets, bytes, lines, rejected, events, tags, queueDropped, kernelDrops, queueLen, tcpConns, tcpRejected}
+		cs := []prometheus.Collector{packets, bytes, lines, rejected, events, tags, queueDropped, queueDroppedLines, kernelDrops, queueLen, tcpConns, tcpRejected}
 		for i, c := range cs {
 			if err := reg.Register(c); err != nil {
 				for _, done := range cs[:i] {
@@ -89,17 +94,18 @@ func newStatsdMetrics(s *StatsdServer, reg prometheus.Registerer) (*statsdMetric
 		}
 	}
 	return &statsdMetrics{
-		packetsUDP:    packets.WithLabelValues(transportUDP),
-		bytesUDP:      bytes.WithLabelValues(transportUDP),
-		bytesTCP:      bytes.WithLabelValues(transportTCP),
-		linesUDP:      lines.WithLabelValues(transportUDP),
-		linesTCP:      lines.WithLabelValues(transportTCP),
-		linesRejected: rejected,
-		events:        events.WithLabelValues("event"),
-		serviceChecks: events.WithLabelValues("service_check"),
-		tagsDropped:   tags,
-		queueDropped:  queueDropped,
-		tcpConns:      tcpConns,
-		tcpRejected:   tcpRejected,
+		packetsUDP:        packets.WithLabelValues(transportUDP),
+		bytesUDP:          bytes.WithLabelValues(transportUDP),
+		bytesTCP:          bytes.WithLabelValues(transportTCP),
+		linesUDP:          lines.WithLabelValues(transportUDP),
+		linesTCP:          lines.WithLabelValues(transportTCP),
+		linesRejected:     rejected,
+		events:            events.WithLabelValues("event"),
+		serviceChecks:     events.WithLabelValues("service_check"),
+		tagsDropped:       tags,
+		queueDropped:      queueDropped,
+		queueDroppedLines: queueDroppedLines,
+		tcpConns:          tcpConns,
+		tcpRejected:       tcpRejected,
 	}, nil
 }

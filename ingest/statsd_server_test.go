@@ -431,6 +431,10 @@ func TestStatsdUDPQueueFull(t *testing.T) {
 	if dropped == 0 {
 		t.Fatalf("got no queue drops with a blocked worker and a queue of 1")
 	}
+	// One line per datagram here, so dropped lines equal dropped datagrams.
+	if got := testutil.ToFloat64(s.m.queueDroppedLines); got != dropped {
+		t.Errorf("dropped lines = %v, want %v (one per dropped datagram)", got, dropped)
+	}
 	if got := counterValue(t, reg, "telltale_statsd_udp_queue_length"); got != 1 {
 		t.Errorf("got queue length %v, want 1", got)
 	}
@@ -580,6 +584,7 @@ func TestStatsdMetricNames(t *testing.T) {
 		"telltale_statsd_events_dropped_total",
 		"telltale_statsd_tags_dropped_total",
 		"telltale_statsd_udp_queue_dropped_total",
+		"telltale_statsd_udp_queue_dropped_lines_total",
 		"telltale_statsd_udp_kernel_drops_total",
 		"telltale_statsd_udp_queue_length",
 		"telltale_statsd_tcp_connections",
@@ -718,5 +723,13 @@ func TestStatsdNilRegistry(t *testing.T) {
 	}
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCountLines(t *testing.T) {
+	for in, want := range map[string]int{"": 0, "a": 1, "a\n": 1, "a\nb": 2, "\n\na\n\nb\n": 2, "a:1|c\nb:2|c\nc:3|c": 3} {
+		if got := countLines([]byte(in)); got != want {
+			t.Errorf("countLines(%q) = %d, want %d", in, got, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"time"
@@ -113,6 +114,10 @@ func (s *StatsdServer) send(c *chunk) {
 	case s.queue <- c:
 	default:
 		s.m.queueDropped.Add(float64(c.packets))
+		// A dropped line must still be counted, so that loss shows in lines
+		// and not only in datagrams; counting lines costs one scan of a
+		// chunk that would otherwise have been parsed.
+		s.m.queueDroppedLines.Add(float64(countLines(c.buf)))
 		s.putChunk(c)
 	}
 }
@@ -124,4 +129,20 @@ func (s *StatsdServer) work(h *lineHandler) {
 		h.flush()
 		s.putChunk(c)
 	}
+}
+
+// countLines returns the number of non-empty '\n'-separated lines in b.
+func countLines(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return n + 1
+		}
+		if i > 0 {
+			n++
+		}
+		b = b[i+1:]
+	}
+	return n
 }

@@ -155,7 +155,7 @@ func Defaults() Config {
 			UDPReaders:         0,
 			Workers:            0,
 			ReadBuffer:         8 << 20,
-			QueueSize:          512,
+			QueueSize:          2048,
 			MaxLineLength:      64 << 10,
 			MaxTCPConnections:  1024,
 			TCPIdleTimeout:     5 * time.Minute,
