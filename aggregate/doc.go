@@ -16,6 +16,21 @@
 // way, label values are kept as sent, and the last of two equal label names
 // wins.
 //
+// # Intervals
+//
+// Counters are cumulative and gauges keep their value, as on any Prometheus
+// target. Timers, histograms and distributions become summaries whose
+// quantiles describe the last flushed interval that had observations (exact
+// while the interval holds at most 128 of them, a 1 %-accurate DDSketch
+// beyond) and whose _sum and _count are cumulative. A set shows the unique
+// members of the last flushed interval (exact to 128, HyperLogLog beyond).
+//
+// # Series identity
+//
+// A series is found by two independent 64-bit hashes of its canonical key
+// (see shard.get): a collision of the first is told apart by the second, and
+// a false match needs both at once.
+//
 // # Locks
 //
 // Lock order: shard.mu, then Aggregator.famMu, then family.mu. The exposition

@@ -1,7 +1,7 @@
 // Package ingest owns Telltale's network inputs: the statsd UDP and TCP
-// listeners (StatsdServer) and, beside them, the Sentry HTTP handlers. It
-// turns wire bytes into calls on the aggregator through the pure parsers in
-// ingest/statsd and ingest/envelope, and it bounds everything that grows from
+// listeners (StatsdServer) and, with the Sentry issue, the Sentry HTTP
+// handlers. It turns wire bytes into calls on the aggregator through the pure
+// parsers (ingest/statsd; ingest/envelope to come), and it bounds everything that grows from
 // input: line length, queue length, connection count.
 //
 // # statsd
