@@ -336,12 +336,8 @@ func (ap *Appender) buildKey(s *Sample) []byte {
 			ls[j], ls[j-1] = ls[j-1], ls[j]
 		}
 	}
-	k := ap.key[:0]
-	if validName(s.Name) {
-		k = append(k, s.Name...)
-	} else {
-		k = appendEscaped(k, s.Name)
-	}
+	// appendEscaped copies a valid name whole: no need to check it first.
+	k := appendEscaped(ap.key[:0], s.Name)
 	for i, l := range ls {
 		if i+1 < len(ls) && bytes.Equal(l.name, ls[i+1].name) {
 			continue // the last of equal names wins, as in statsd_exporter
