@@ -1,0 +1,124 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+const (
+	// numMemtables is how many memtables Badger keeps: one being written and
+	// one being flushed to level 0. Badger's default of 5 multiplies the
+	// memtable budget by 5 for no gain on a small machine; 2 is the minimum
+	// that lets writes continue while a flush runs.
+	numMemtables = 2
+	// maxValueThreshold is Badger's own upper bound for ValueThreshold.
+	maxValueThreshold = 1 << 20
+	// minValueLogFileSize and maxValueLogFileSize are the bounds Badger
+	// accepts for ValueLogFileSize: [1 MiB, 2 GiB).
+	minValueLogFileSize = 1 << 20
+	maxValueLogFileSize = 2 << 30
+	// minMemTableSize keeps the memtable big enough for Badger's batches
+	// (a batch may hold at most 15% of a memtable) to take a few KiB values.
+	minMemTableSize = 1 << 20
+)
+
+// ErrInvalidConfig is returned by Config.Validate and Open for a Config that
+// cannot be used; the wrapped message says which field is wrong.
+var ErrInvalidConfig = errors.New("storage: invalid config")
+
+// Config holds the settings of a DB. Every size is explicit: Badger's
+// defaults are not memory-bounded under a write flood (about 8 GB of RSS was
+// measured here), so Open sets each of Badger's memory options from these
+// fields instead of relying on them. The zero value is not usable; start from
+// DefaultConfig.
+type Config struct {
+	// Dir is the directory holding the Badger files (keys and values). It is
+	// created if missing.
+	Dir string
+	// MemTableSize is the size of one memtable in bytes. Badger keeps two
+	// (one written, one flushing), each backed by a write-ahead file mapped
+	// at twice this size, so memtables cost about 2×MemTableSize of heap.
+	MemTableSize int64
+	// BlockCacheSize is the size in bytes of the cache of decompressed SST
+	// blocks. Badger needs it because blocks are compressed.
+	BlockCacheSize int64
+	// IndexCacheSize is the size in bytes of the cache of SST indexes and
+	// bloom filters. It must be positive: with 0, Badger keeps every table's
+	// index in memory, which grows with the amount of data stored.
+	IndexCacheSize int64
+	// ValueLogFileSize is the size in bytes of one value-log file, in
+	// [1 MiB, 2 GiB). The file being written is memory-mapped at twice this
+	// size, and value-log GC rewrites one file at a time, so smaller files
+	// mean less mapped memory and finer-grained GC.
+	ValueLogFileSize int64
+	// ValueThreshold is the value size in bytes from which values go to the
+	// value log instead of the LSM tree. At most 1 MiB and at most 15% of
+	// MemTableSize (Badger's batch limit).
+	ValueThreshold int64
+	// GCInterval is how often value-log GC runs. Zero disables the GC loop.
+	GCInterval time.Duration
+	// SyncWrites makes every write fsync before it returns. Without it a
+	// write survives a process crash (kill -9) but not a power loss.
+	SyncWrites bool
+}
+
+// DefaultConfig returns a Config for dir sized for a small machine: about
+// 32 MiB of memtables, 32 MiB of block cache and 16 MiB of index cache, so
+// Badger's own memory stays near 100 MiB under any write rate.
+func DefaultConfig(dir string) Config {
+	return Config{
+		Dir: dir,
+		// 16 MiB × 2 memtables: big enough that a flush writes a
+		// reasonably sized L0 table (fewer compactions), small enough to
+		// keep the idle-RSS target (< 50 MB of heap in use at rest once
+		// flushed) in reach. Badger's default is 64 MiB × 5.
+		MemTableSize: 16 << 20,
+		// 32 MiB of decompressed blocks holds the hot part of the series
+		// index and recent points for a typical small install. Badger's
+		// default is 256 MiB.
+		BlockCacheSize: 32 << 20,
+		// 16 MiB of table indexes and bloom filters covers several GiB of
+		// SSTs before it starts evicting. Badger's default (0) keeps them
+		// all on the heap without bound.
+		IndexCacheSize: 16 << 20,
+		// 64 MiB value-log files: 128 MiB mapped for the active file instead
+		// of 2 GiB with Badger's 1 GiB default, and GC reclaims space in
+		// 64 MiB steps.
+		ValueLogFileSize: 64 << 20,
+		// 1 KiB: series records and points stay in the LSM tree (one read),
+		// larger bodies (events, planned) go to the value log so that
+		// compactions do not rewrite them.
+		ValueThreshold: 1 << 10,
+		// GC every 5 minutes is cheap when there is nothing to collect (it
+		// samples one file) and keeps disk use near the live data.
+		GCInterval: 5 * time.Minute,
+		// Off by default: a flush survives kill -9 without it (DESIGN.md §5);
+		// fsync per write would cap throughput on slow disks.
+		SyncWrites: false,
+	}
+}
+
+// Validate reports whether c can be used by Open. Its errors wrap
+// ErrInvalidConfig.
+func (c Config) Validate() error {
+	switch {
+	case c.Dir == "":
+		return fmt.Errorf("%w: Dir is empty", ErrInvalidConfig)
+	case c.MemTableSize < minMemTableSize:
+		return fmt.Errorf("%w: MemTableSize %d is below %d", ErrInvalidConfig, c.MemTableSize, minMemTableSize)
+	case c.BlockCacheSize <= 0:
+		return fmt.Errorf("%w: BlockCacheSize %d must be positive (blocks are compressed)", ErrInvalidConfig, c.BlockCacheSize)
+	case c.IndexCacheSize <= 0:
+		return fmt.Errorf("%w: IndexCacheSize %d must be positive (0 keeps every index in memory)", ErrInvalidConfig, c.IndexCacheSize)
+	case c.ValueLogFileSize < minValueLogFileSize || c.ValueLogFileSize >= maxValueLogFileSize:
+		return fmt.Errorf("%w: ValueLogFileSize %d is outside [1 MiB, 2 GiB)", ErrInvalidConfig, c.ValueLogFileSize)
+	case c.ValueThreshold <= 0 || c.ValueThreshold > maxValueThreshold:
+		return fmt.Errorf("%w: ValueThreshold %d is outside (0, 1 MiB]", ErrInvalidConfig, c.ValueThreshold)
+	case c.ValueThreshold > c.MemTableSize*15/100:
+		return fmt.Errorf("%w: ValueThreshold %d exceeds 15%% of MemTableSize %d", ErrInvalidConfig, c.ValueThreshold, c.MemTableSize)
+	case c.GCInterval < 0:
+		return fmt.Errorf("%w: GCInterval %v is negative", ErrInvalidConfig, c.GCInterval)
+	}
+	return nil
+}

@@ -1,0 +1,357 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ErrClosed is returned by the methods of a DB after Close.
+var ErrClosed = errors.New("storage: closed")
+
+// ErrCorrupt is returned when a stored record cannot be decoded.
+var ErrCorrupt = errors.New("storage: corrupt record")
+
+// ErrLocked is returned by Open when another DB, in this process or
+// another, has the directory open.
+var ErrLocked = errors.New("storage: directory in use by another process or DB")
+
+// ErrNotFound is returned for a series id that does not exist.
+var ErrNotFound = errors.New("storage: not found")
+
+// seqBandwidth is how many series ids a Badger sequence leases per write.
+// A crash loses at most this many unused ids (a gap, never a reuse).
+const seqBandwidth = 1000
+
+// DB is an open Telltale store. All methods are goroutine-safe.
+type DB struct {
+	cfg Config
+	log *slog.Logger
+	bdb *badger.DB
+	seq *badger.Sequence
+
+	// hash hashes a label set for the series cache and the hash records.
+	// Tests replace it to force collisions.
+	hash func(Labels) uint64
+
+	// life guards closed: methods hold it for reading while they use bdb,
+	// Close takes it for writing, so Close waits for them to finish.
+	life   sync.RWMutex
+	closed bool
+
+	// mu guards series and serialises series creation.
+	mu sync.RWMutex
+	// series caches every series seen since Open by label hash. The slice
+	// holds more than one entry only on a hash collision.
+	series map[uint64][]cachedSeries
+
+	reg        prometheus.Registerer
+	collectors []prometheus.Collector
+	gcRuns     *prometheus.CounterVec
+
+	stopGC chan struct{}
+	gcDone chan struct{}
+}
+
+// cachedSeries is one entry of the series cache.
+type cachedSeries struct {
+	id     uint64
+	labels Labels
+}
+
+// Open opens (or creates) the store in cfg.Dir. It registers the store's
+// self-metrics on reg (nil means none) and logs to log (nil means discard).
+// Before opening it removes zero-byte memtable and value-log files left by a
+// crash (see removeEmptyFiles). The caller must Close the DB.
+func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("storage: cannot create %q: %w", cfg.Dir, err)
+	}
+	if err := withDirLock(cfg.Dir, func() error { return removeEmptyFiles(cfg.Dir, log) }); err != nil {
+		return nil, err
+	}
+	bdb, err := badger.Open(badgerOptions(cfg, log))
+	if err != nil {
+		return nil, fmt.Errorf("storage: cannot open badger in %q: %w", cfg.Dir, err)
+	}
+	seq, err := bdb.GetSequence(seriesSeqKey, seqBandwidth)
+	if err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("storage: cannot get the series sequence: %w", err)
+	}
+	db := &DB{
+		cfg:    cfg,
+		log:    log,
+		bdb:    bdb,
+		seq:    seq,
+		hash:   hashLabels,
+		series: make(map[uint64][]cachedSeries),
+		reg:    reg,
+		stopGC: make(chan struct{}),
+		gcDone: make(chan struct{}),
+	}
+	if err := db.registerMetrics(); err != nil {
+		_ = seq.Release()
+		_ = bdb.Close()
+		return nil, err
+	}
+	if cfg.GCInterval > 0 {
+		go db.gcLoop(cfg.GCInterval)
+	} else {
+		close(db.gcDone)
+	}
+	return db, nil
+}
+
+// badgerOptions sets every Badger option that bounds memory, so that none
+// comes from Badger's defaults (which grow to gigabytes under a write
+// flood). Each value is explained where it is set or on Config.
+func badgerOptions(cfg Config, log *slog.Logger) badger.Options {
+	return badger.DefaultOptions(cfg.Dir).
+		WithLogger(badgerLogger{log: log}).
+		WithSyncWrites(cfg.SyncWrites).
+		WithMemTableSize(cfg.MemTableSize).
+		WithNumMemtables(numMemtables).
+		// Level 0 holds at most 2 tables (one memtable each) before
+		// compaction, and writes stall at 4: a flood is slowed down instead
+		// of piling up tables whose indexes and bloom filters take memory.
+		// Badger's defaults are 5 and 15.
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(4).
+		// Two compactors, the minimum Badger accepts: this machine has 2
+		// cores, and each compactor holds tables being built in memory.
+		WithNumCompactors(2).
+		// 2 MiB base tables (Badger's default, set here so it cannot
+		// change under us): the unit a compaction builds in memory.
+		WithBaseTableSize(2 << 20).
+		WithBlockCacheSize(cfg.BlockCacheSize).
+		WithIndexCacheSize(cfg.IndexCacheSize).
+		WithValueLogFileSize(cfg.ValueLogFileSize).
+		WithValueThreshold(cfg.ValueThreshold).
+		// Snappy is cheap on CPU and the index keys compress well.
+		WithCompression(options.Snappy).
+		// The DB serialises its own writes (DB.mu), so Badger's conflict
+		// detection would only keep read-key fingerprints in memory.
+		WithDetectConflicts(false).
+		// Badger's expvar metrics feed db.Size(), which the size gauges read.
+		WithMetricsEnabled(true).
+		WithNumVersionsToKeep(1)
+}
+
+// Close stops value-log GC, waits for running methods, unregisters the
+// self-metrics and closes Badger. It is idempotent: a second Close returns
+// nil. After Close every method returns ErrClosed.
+func (db *DB) Close() error {
+	db.life.Lock()
+	if db.closed {
+		db.life.Unlock()
+		return nil
+	}
+	db.closed = true
+	db.life.Unlock()
+
+	close(db.stopGC)
+	<-db.gcDone
+	if db.reg != nil {
+		for _, c := range db.collectors {
+			db.reg.Unregister(c)
+		}
+	}
+	var errs []error
+	if err := db.seq.Release(); err != nil {
+		errs = append(errs, fmt.Errorf("storage: cannot release the series sequence: %w", err))
+	}
+	if err := db.bdb.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("storage: cannot close badger: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// acquire marks a method as running; it fails with ErrClosed after Close.
+// Each successful acquire must be paired with release.
+func (db *DB) acquire() error {
+	db.life.RLock()
+	if db.closed {
+		db.life.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// release ends what acquire began.
+func (db *DB) release() { db.life.RUnlock() }
+
+// gcLoop runs value-log GC every interval until Close.
+func (db *DB) gcLoop(interval time.Duration) {
+	defer close(db.gcDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stopGC:
+			return
+		case <-t.C:
+			db.runGC()
+		}
+	}
+}
+
+// runGC calls RunValueLogGC(0.5) until it has nothing more to rewrite: 0.5
+// rewrites a value-log file once at least half of it is garbage, Badger's
+// recommended ratio.
+func (db *DB) runGC() {
+	for {
+		select {
+		case <-db.stopGC:
+			return
+		default:
+		}
+		start := time.Now()
+		err := db.bdb.RunValueLogGC(0.5)
+		switch {
+		case err == nil:
+			db.gcRuns.WithLabelValues("rewritten").Inc()
+			db.log.Debug("value log gc rewrote a file", "duration", time.Since(start))
+			continue
+		case errors.Is(err, badger.ErrNoRewrite), errors.Is(err, badger.ErrRejected):
+			db.gcRuns.WithLabelValues("nothing").Inc()
+		default:
+			db.gcRuns.WithLabelValues("error").Inc()
+			db.log.Error("value log gc failed", "err", err)
+		}
+		return
+	}
+}
+
+// registerMetrics creates the self-metrics and registers them on db.reg.
+func (db *DB) registerMetrics() error {
+	db.gcRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "telltale_storage_gc_runs_total",
+		Help: "Value-log GC passes by result: rewritten (a file was rewritten), nothing (nothing to collect), error.",
+	}, []string{"result"})
+	for _, r := range []string{"rewritten", "nothing", "error"} {
+		db.gcRuns.WithLabelValues(r)
+	}
+	lsm := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "telltale_storage_lsm_size_bytes",
+		Help: "Size of the LSM tree (SST files) on disk, as last computed by Badger (at open, then every minute).",
+	}, func() float64 { l, _ := db.bdb.Size(); return float64(l) })
+	vlog := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "telltale_storage_vlog_size_bytes",
+		Help: "Size of the value log on disk, as last computed by Badger (at open, then every minute).",
+	}, func() float64 { _, v := db.bdb.Size(); return float64(v) })
+	budget := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "telltale_storage_memory_budget_bytes",
+		Help: "Configured memory budget of Badger by part: memtables (size × count), block_cache, index_cache.",
+	}, []string{"part"})
+	budget.WithLabelValues("memtables").Set(float64(db.cfg.MemTableSize * numMemtables))
+	budget.WithLabelValues("block_cache").Set(float64(db.cfg.BlockCacheSize))
+	budget.WithLabelValues("index_cache").Set(float64(db.cfg.IndexCacheSize))
+
+	if db.reg == nil {
+		return nil
+	}
+	for _, c := range []prometheus.Collector{db.gcRuns, lsm, vlog, budget} {
+		if err := db.reg.Register(c); err != nil {
+			for _, done := range db.collectors {
+				db.reg.Unregister(done)
+			}
+			db.collectors = nil
+			return fmt.Errorf("storage: cannot register metrics: %w", err)
+		}
+		db.collectors = append(db.collectors, c)
+	}
+	return nil
+}
+
+// removeEmptyFiles removes the zero-byte memtable (NNNNN.mem) and value-log
+// (NNNNNN.vlog) files in dir, logging each removal at Warn.
+//
+// Badger v4.9.6 refuses to open a directory holding one ("while opening
+// memtables: ... Create a new file", dgraph-io/badger#2207, fix not
+// released): a crash between creating such a file and sizing it leaves it
+// empty, and on open Badger's z.OpenMmapFile sizes an empty file and
+// reports z.NewFile, which openMemTables and valueLog.open treat as an
+// error. Removing it is safe because a zero-byte file holds nothing, not
+// even the 20-byte header every memtable WAL and value-log file starts
+// with:
+//   - a .mem file is a memtable's write-ahead log; Badger only uses its
+//     number to pick the next one, and skips memtables that replay empty;
+//   - a .vlog file is sized (truncated to twice ValueLogFileSize) before any
+//     value is written to it, and a value pointer reaches the LSM tree only
+//     after its value was written, so no key can point into a file that is
+//     still empty.
+//
+// Nothing else is touched: a non-empty file, even a torn one, is Badger's
+// to recover.
+func removeEmptyFiles(dir string, log *slog.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("storage: cannot list %q: %w", dir, err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		ext := filepath.Ext(name)
+		if ext != ".mem" && ext != ".vlog" || !e.Type().IsRegular() {
+			continue
+		}
+		if _, err := strconv.ParseUint(strings.TrimSuffix(name, ext), 10, 32); err != nil {
+			continue // not a name Badger writes
+		}
+		info, err := e.Info()
+		if err != nil {
+			return fmt.Errorf("storage: cannot stat %q: %w", name, err)
+		}
+		if info.Size() != 0 {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("storage: cannot remove empty %q: %w", path, err)
+		}
+		log.Warn("removed a zero-byte badger file left by a crash (dgraph-io/badger#2207)", "file", path)
+	}
+	return nil
+}
+
+// badgerLogger adapts a *slog.Logger to badger.Logger: Errorf → Error,
+// Warningf → Warn, Infof and Debugf → Debug (Badger's Info level is chatty
+// about compactions).
+type badgerLogger struct{ log *slog.Logger }
+
+func (l badgerLogger) logf(level slog.Level, format string, args []any) {
+	ctx := context.Background()
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	l.log.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "badger")
+}
+
+// Errorf logs at Error.
+func (l badgerLogger) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args) }
+
+// Warningf logs at Warn.
+func (l badgerLogger) Warningf(format string, args ...any) { l.logf(slog.LevelWarn, format, args) }
+
+// Infof logs at Debug.
+func (l badgerLogger) Infof(format string, args ...any) { l.logf(slog.LevelDebug, format, args) }
+
+// Debugf logs at Debug.
+func (l badgerLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args) }

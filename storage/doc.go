@@ -1,0 +1,27 @@
+// Package storage is Telltale's persistent store, and the only package that
+// imports Badger (github.com/dgraph-io/badger/v4).
+//
+// A DB is opened with Open and released with Close. It owns the on-disk key
+// layout, drawn in FORMAT.md: one prefix byte per record kind, big-endian
+// ids so that ranges are prefix scans.
+//
+// This first part holds the series index. A series is a label set (Labels,
+// sorted by name, with the metric name as the "__name__" label). SeriesID
+// maps a label set to a stable uint64 id, creating it on first use;
+// SeriesLabels maps it back. Select answers Prometheus-style label matchers
+// from postings records, so a query never scans every series, and
+// LabelNames and LabelValues list what the index holds.
+//
+// Memory is bounded by explicit Badger options (see Config and
+// DefaultConfig), because Badger's defaults are not: under a write flood they
+// grow to gigabytes of resident memory. The series cache is the one part
+// that grows with the number of series; its size is bounded by the
+// cardinality limits of the callers (package aggregate).
+//
+// Value-log garbage collection runs on a timer (Config.GCInterval) until
+// Close. Retention, samples, events and issues come in later steps.
+//
+// Locks: DB.mu guards the series cache and serialises series creation. It
+// is never held while another DB lock is taken, so there is no lock order to
+// keep.
+package storage

@@ -1,0 +1,78 @@
+package storage
+
+import (
+	"encoding/binary"
+)
+
+// Record kinds: the first byte of every key (FORMAT.md). Values 0x06 and up
+// are reserved for the records planned in later steps.
+const (
+	prefixMeta     byte = 0x00 // 0x00 name → internal state (sequences)
+	prefixSeries   byte = 0x01 // 0x01 id(8) → labels
+	prefixHash     byte = 0x02 // 0x02 hash(8) id(8) → empty
+	prefixPostings byte = 0x03 // 0x03 name value id(8) → empty
+	prefixValues   byte = 0x04 // 0x04 name value → empty (value unprefixed)
+)
+
+// seriesSeqKey is the key of the Badger sequence that hands out series ids.
+var seriesSeqKey = []byte{prefixMeta, 's', 'e', 'r', 'i', 'e', 's', '_', 'i', 'd'}
+
+// seriesKey returns the key of the series record of id.
+func seriesKey(id uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = prefixSeries
+	binary.BigEndian.PutUint64(k[1:], id)
+	return k
+}
+
+// hashPrefix returns the prefix of the hash records of hash h.
+func hashPrefix(h uint64) []byte {
+	k := make([]byte, 9, 17)
+	k[0] = prefixHash
+	binary.BigEndian.PutUint64(k[1:], h)
+	return k
+}
+
+// hashKey returns the hash record key of series id with hash h.
+func hashKey(h, id uint64) []byte {
+	return binary.BigEndian.AppendUint64(hashPrefix(h), id)
+}
+
+// nameValuePrefix appends to dst prefix, uvarint len(name), name, and, if
+// withValue, uvarint len(value), value. Length prefixes keep a name (or
+// value) from being read as the prefix of a longer one.
+func nameValuePrefix(dst []byte, prefix byte, name, value string, withValue bool) []byte {
+	dst = append(dst, prefix)
+	dst = appendString(dst, name)
+	if withValue {
+		dst = appendString(dst, value)
+	}
+	return dst
+}
+
+// postingsKey returns the postings key of series id for label name=value.
+func postingsKey(name, value string, id uint64) []byte {
+	k := nameValuePrefix(make([]byte, 0, 3+len(name)+len(value)+8+4), prefixPostings, name, value, true)
+	return binary.BigEndian.AppendUint64(k, id)
+}
+
+// valueKey returns the key of the label-value record name=value. The value
+// is the rest of the key, without a length, so that keys sort by value
+// within a name and a value prefix is a key prefix.
+func valueKey(name, value string) []byte {
+	k := nameValuePrefix(make([]byte, 0, 2+len(name)+len(value)+2), prefixValues, name, "", false)
+	return append(k, value...)
+}
+
+// prefixEnd returns the smallest key greater than every key that starts
+// with p, or nil if there is none (p is all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
