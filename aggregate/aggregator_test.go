@@ -274,16 +274,17 @@ func TestHashCollision(t *testing.T) {
 	a, _, _ := newTestAggregator(t, Config{})
 	sh := &a.shards[0]
 	sh.mu.Lock()
-	s1, err1 := a.create(sh, 42, 1, []byte("one"), Counter)
-	s2, err2 := a.create(sh, 42, 2, []byte("two"), Counter)
+	k1, k2 := []byte("one"), []byte("two")
+	s1, err1 := a.create(sh, 42, k1, Counter)
+	s2, err2 := a.create(sh, 42, k2, Counter)
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
 	}
-	if sh.get(42, 1) != s1 || sh.get(42, 2) != s2 || sh.get(42, 3) != nil {
+	if sh.get(42, k1) != s1 || sh.get(42, k2) != s2 || sh.get(42, []byte("three")) != nil {
 		t.Fatal("colliding series not told apart")
 	}
 	a.remove(sh, s1)
-	if sh.get(42, 1) != nil || sh.get(42, 2) != s2 {
+	if sh.get(42, k1) != nil || sh.get(42, k2) != s2 {
 		t.Fatal("removing one colliding series lost the other")
 	}
 	a.remove(sh, s2)

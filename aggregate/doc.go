@@ -27,9 +27,9 @@
 //
 // # Series identity
 //
-// A series is found by two independent 64-bit hashes of its canonical key
-// (see shard.get): a collision of the first is told apart by the second, and
-// a false match needs both at once.
+// A series is found by the xxhash of its canonical key, which also picks its
+// shard; keys whose hashes collide are told apart by comparing the keys
+// (see shard.get).
 //
 // # Locks
 //

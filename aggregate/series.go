@@ -13,7 +13,7 @@ import (
 )
 
 // series is the state of one metric name plus label set. All fields but key,
-// hash, hash2, fam and kind (immutable after creation) are guarded by the mutex of
+// hash, fam and kind (immutable after creation) are guarded by the mutex of
 // the shard that holds the series.
 type series struct {
 	// key is the canonical series key: the escaped name, then for each
@@ -21,7 +21,6 @@ type series struct {
 	// values are valid UTF-8 and so never hold 0xfe or 0xff.
 	key    []byte
 	hash   uint64 // xxhash of key: picks the shard; stable across restarts
-	hash2  uint64 // maphash of key: tells keys with the same hash apart
 	fam    *family
 	famIdx int32 // index in fam.series; guarded by fam.mu
 	kind   Kind
