@@ -61,6 +61,11 @@ type Config struct {
 	// SyncWrites makes every write fsync before it returns. Without it a
 	// write survives a process crash (kill -9) but not a power loss.
 	SyncWrites bool
+	// Retention is how long samples are kept; zero keeps them forever.
+	// Chunk and flush records get it as their Badger TTL (counted from
+	// when they are written), and reads skip samples older than now minus
+	// Retention.
+	Retention time.Duration
 }
 
 // DefaultConfig returns a Config for dir sized for a small machine: about
@@ -119,6 +124,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: ValueThreshold %d exceeds 15%% of MemTableSize %d", ErrInvalidConfig, c.ValueThreshold, c.MemTableSize)
 	case c.GCInterval < 0:
 		return fmt.Errorf("%w: GCInterval %v is negative", ErrInvalidConfig, c.GCInterval)
+	case c.Retention < 0:
+		return fmt.Errorf("%w: Retention %v is negative", ErrInvalidConfig, c.Retention)
 	}
 	return nil
 }

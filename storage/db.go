@@ -56,6 +56,24 @@ type DB struct {
 	// holds more than one entry only on a hash collision.
 	series map[uint64][]cachedSeries
 
+	// now is the clock of the read-time retention cut; tests replace it.
+	now func() time.Time
+
+	// hmu guards the sample heads and the fields below, and serialises
+	// AppendSamples. It is never held while mu is taken.
+	hmu sync.Mutex
+	// heads holds the in-memory chunk of each series with samples since
+	// Open (or in the replayed flush records).
+	heads map[uint64]*head
+	// flushSeq is the sequence number of the next flush record.
+	flushSeq uint32
+	// newestT is the newest flush time appended or replayed.
+	newestT int64
+	// lastTruncate is newestT at the last truncation of flush records.
+	lastTruncate int64
+	// cutSince reports whether a chunk was cut since that truncation.
+	cutSince bool
+
 	reg        prometheus.Registerer
 	collectors []prometheus.Collector
 	gcRuns     *prometheus.CounterVec
@@ -103,9 +121,16 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		seq:    seq,
 		hash:   hashLabels,
 		series: make(map[uint64][]cachedSeries),
+		now:    time.Now,
+		heads:  make(map[uint64]*head),
 		reg:    reg,
 		stopGC: make(chan struct{}),
 		gcDone: make(chan struct{}),
+	}
+	if err := db.replay(); err != nil {
+		_ = seq.Release()
+		_ = bdb.Close()
+		return nil, err
 	}
 	if err := db.registerMetrics(); err != nil {
 		_ = seq.Release()
@@ -156,7 +181,9 @@ func badgerOptions(cfg Config, log *slog.Logger) badger.Options {
 }
 
 // Close stops value-log GC, waits for running methods, unregisters the
-// self-metrics and closes Badger. It is idempotent: a second Close returns
+// self-metrics, deletes the flush records whose samples are all in chunks
+// and closes Badger (the heads are not written: the next Open replays their
+// flush records). It is idempotent: a second Close returns
 // nil. After Close every method returns ErrClosed.
 func (db *DB) Close() error {
 	db.life.Lock()
@@ -175,6 +202,11 @@ func (db *DB) Close() error {
 		}
 	}
 	var errs []error
+	db.hmu.Lock()
+	if err := db.truncate(); err != nil {
+		errs = append(errs, err)
+	}
+	db.hmu.Unlock()
 	if err := db.seq.Release(); err != nil {
 		errs = append(errs, fmt.Errorf("storage: cannot release the series sequence: %w", err))
 	}

@@ -18,10 +18,20 @@
 // that grows with the number of series; its size is bounded by the
 // cardinality limits of the callers (package aggregate).
 //
-// Value-log garbage collection runs on a timer (Config.GCInterval) until
-// Close. Retention, samples, events and issues come in later steps.
+// The second part holds the metric history. AppendSamples stores the values
+// of a flush at one time, Commit makes them durable (they survive kill -9),
+// and Samples and SelectSamples read them back in time order. Samples are
+// first written to a write-ahead log of flush records, and kept in memory in
+// one head chunk per series (Prometheus' XOR encoding, tsdb/chunkenc); a
+// head of 120 samples is written as a chunk record, and flush records whose
+// samples are all in chunks are deleted. Open replays the flush records
+// left, so a restart loses nothing that was committed. Config.Retention
+// bounds how long samples are kept. FORMAT.md draws both records.
 //
-// Locks: DB.mu guards the series cache and serialises series creation. It
-// is never held while another DB lock is taken, so there is no lock order to
-// keep.
+// Value-log garbage collection runs on a timer (Config.GCInterval) until
+// Close. Events and issues come in later steps.
+//
+// Locks: DB.mu guards the series cache and serialises series creation;
+// DB.hmu guards the heads and serialises AppendSamples. Neither is held
+// while the other is taken, so there is no lock order to keep.
 package storage

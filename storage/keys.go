@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 )
 
-// Record kinds: the first byte of every key (FORMAT.md). Values 0x06 and up
+// Record kinds: the first byte of every key (FORMAT.md). Values 0x07 and up
 // are reserved for the records planned in later steps.
 const (
 	prefixMeta     byte = 0x00 // 0x00 name → internal state (sequences)
@@ -12,6 +12,8 @@ const (
 	prefixHash     byte = 0x02 // 0x02 hash(8) id(8) → empty
 	prefixPostings byte = 0x03 // 0x03 name value id(8) → empty
 	prefixValues   byte = 0x04 // 0x04 name value → empty (value unprefixed)
+	prefixFlush    byte = 0x05 // 0x05 t(8) seq(4) → (id, value) pairs
+	prefixChunk    byte = 0x06 // 0x06 id(8) mint(8) → maxt, XOR chunk
 )
 
 // seriesSeqKey is the key of the Badger sequence that hands out series ids.
