@@ -40,6 +40,8 @@ type DB struct {
 	log *slog.Logger
 	bdb *badger.DB
 	seq *badger.Sequence
+	// firstNewID is the first series id leased by this process.
+	firstNewID uint64
 
 	// hash hashes a label set for the series cache and the hash records.
 	// Tests replace it to force collisions.
@@ -114,18 +116,28 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		_ = bdb.Close()
 		return nil, fmt.Errorf("storage: cannot get the series sequence: %w", err)
 	}
+	// Every id from here on is new in this process, so its series has no
+	// stored chunks: AppendSamples need not look for them. (This id itself
+	// is never handed out; ids may have gaps.)
+	firstNewID, err := seq.Next()
+	if err != nil {
+		_ = seq.Release()
+		_ = bdb.Close()
+		return nil, fmt.Errorf("storage: cannot read the series sequence: %w", err)
+	}
 	db := &DB{
-		cfg:    cfg,
-		log:    log,
-		bdb:    bdb,
-		seq:    seq,
-		hash:   hashLabels,
-		series: make(map[uint64][]cachedSeries),
-		now:    time.Now,
-		heads:  make(map[uint64]*head),
-		reg:    reg,
-		stopGC: make(chan struct{}),
-		gcDone: make(chan struct{}),
+		cfg:        cfg,
+		log:        log,
+		bdb:        bdb,
+		seq:        seq,
+		firstNewID: firstNewID,
+		hash:       hashLabels,
+		series:     make(map[uint64][]cachedSeries),
+		now:        time.Now,
+		heads:      make(map[uint64]*head),
+		reg:        reg,
+		stopGC:     make(chan struct{}),
+		gcDone:     make(chan struct{}),
 	}
 	if err := db.replay(); err != nil {
 		_ = seq.Release()

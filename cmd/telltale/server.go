@@ -16,7 +16,6 @@ import (
 	"github.com/telltale-dev/telltale/aggregate"
 	"github.com/telltale-dev/telltale/api"
 	"github.com/telltale-dev/telltale/ingest"
-	"github.com/telltale-dev/telltale/storage"
 )
 
 // Main is a running Telltale: it owns the one registry and logger, wires the
@@ -25,11 +24,9 @@ type Main struct {
 	Config   Config
 	Log      *slog.Logger
 	Registry *prometheus.Registry
-	// Sink receives every flush instead of the history in DataDir, when set
-	// before Run (tests use an in-memory sink).
+	// Sink receives every flush; nil discards flushes. Set before Run.
 	Sink aggregate.Sink
 
-	db     *storage.DB
 	agg    *aggregate.Aggregator
 	statsd *ingest.StatsdServer
 	http   *api.Server
@@ -66,17 +63,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create data directory: %w", err)
 	}
-	sink := m.Sink
-	if sink == nil {
-		scfg := storage.DefaultConfig(cfg.DataDir)
-		scfg.Retention = cfg.Retention.Metrics
-		db, err := storage.Open(scfg, m.Registry, m.Log.With("component", "storage"))
-		if err != nil {
-			return err
-		}
-		m.db = db
-		sink = aggregate.NewHistorySink(db, m.Registry)
-	}
 	var err error
 	m.agg, err = aggregate.New(aggregate.Config{
 		FlushInterval:      cfg.Statsd.FlushInterval,
@@ -84,7 +70,7 @@ func (m *Main) Run(ctx context.Context) error {
 		IdleTimeout:        cfg.Statsd.SeriesIdleTimeout,
 		MaxSeries:          cfg.Statsd.MaxSeries,
 		MaxSeriesPerMetric: cfg.Statsd.MaxSeriesPerMetric,
-	}, sink, m.Registry, m.Log.With("component", "aggregate"))
+	}, m.Sink, m.Registry, m.Log.With("component", "aggregate"))
 	if err != nil {
 		return err
 	}
@@ -137,7 +123,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // Close shuts down in data-flow order, so that nothing accepted is lost:
 // stop the HTTP listener, stop the statsd listeners and drain their queue,
-// stop the flush loop, make the final flush, then close storage. It is idempotent; later
+// stop the flush loop, then make the final flush. It is idempotent; later
 // calls return the first call's error.
 func (m *Main) Close(ctx context.Context) error {
 	m.closeOnce.Do(func() {
@@ -166,9 +152,6 @@ func (m *Main) Close(ctx context.Context) error {
 				m.Log.Info("final flush", "series", m.agg.Series())
 				return err
 			})
-		}
-		if m.db != nil {
-			step("storage", m.db.Close)
 		}
 		m.closeErr = errors.Join(errs...)
 	})
