@@ -58,6 +58,7 @@ type Server struct {
 	srv      *fasthttp.Server
 	ready    atomic.Bool
 	ln       net.Listener
+	prom     *promAPI // nil until EnableQuery
 
 	requests *prometheus.CounterVec
 }
@@ -144,6 +145,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, errNotReady)
 		}
 	default:
+		if s.prom != nil && bytes.HasPrefix(ctx.Path(), []byte("/api/v1/")) {
+			// The Prometheus query API (promql.go), with its own error shape.
+			name = s.prom.serve(ctx)
+			break
+		}
 		if bytes.HasPrefix(ctx.Path(), []byte("/debug/pprof/")) {
 			// Profiles of a live server are how a performance problem gets
 			// found; like Prometheus and VictoriaMetrics we serve them on
