@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,10 @@ type Config struct {
 	// WriteTimeout bounds writing one response; a /metrics scrape of a
 	// million series needs seconds.
 	WriteTimeout time.Duration
+	// Tokens are the Bearer tokens that /api/v1/ accepts, compared in
+	// constant time. Empty leaves it open: cmd always sets at least one
+	// (the configured tokens, or the admin token made at first start).
+	Tokens []string
 }
 
 // Validate reports the first invalid setting.
@@ -146,6 +151,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	default:
 		if s.prom != nil && bytes.HasPrefix(ctx.Path(), []byte("/api/v1/")) {
+			if !s.authorized(ctx) {
+				name = "unauthorized"
+				writeError(ctx, errUnauthorized)
+				break
+			}
 			// The Prometheus query API (promql.go), with its own error shape.
 			name = s.prom.serve(ctx)
 			break
@@ -166,9 +176,28 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 
 // Errors the handlers answer with; writeError maps them to status codes.
 var (
-	errNotFound = errors.New("not found")
-	errNotReady = errors.New("not ready")
+	errNotFound     = errors.New("not found")
+	errNotReady     = errors.New("not ready")
+	errUnauthorized = errors.New("a valid Bearer token is required")
 )
+
+// authorized reports whether the request carries one of Config.Tokens as
+// "Authorization: Bearer <token>". Every token is compared, in constant
+// time, so that the answer's timing says nothing about which came close.
+func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+	if len(s.cfg.Tokens) == 0 {
+		return true
+	}
+	tok, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
+	if !ok {
+		return false
+	}
+	match := 0
+	for _, t := range s.cfg.Tokens {
+		match |= subtle.ConstantTimeCompare(tok, []byte(t))
+	}
+	return match == 1
+}
 
 // writeError answers err as JSON {"detail": ...} with its status code. It is
 // the one place that maps errors to statuses; unknown errors answer 500
@@ -180,6 +209,9 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 		code, detail = http.StatusNotFound, err.Error()
 	case errors.Is(err, errNotReady):
 		code, detail = http.StatusServiceUnavailable, err.Error()
+	case errors.Is(err, errUnauthorized):
+		code, detail = http.StatusUnauthorized, err.Error()
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="telltale"`)
 	}
 	body, _ := json.Marshal(struct {
 		Detail string `json:"detail"`
