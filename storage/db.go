@@ -52,11 +52,25 @@ type DB struct {
 	life   sync.RWMutex
 	closed bool
 
-	// mu guards series and serialises series creation.
+	// mu guards series, collisions and knownValues, and serialises series
+	// creation.
 	mu sync.RWMutex
-	// series caches every series seen since Open by label hash. The slice
-	// holds more than one entry only on a hash collision.
-	series map[uint64][]cachedSeries
+	// series caches every series seen since Open by label hash: one entry
+	// per hash, its labels stored once in their 0x01 encoding (about 100
+	// bytes a series instead of a Labels slice and a string per name and
+	// value).
+	series map[uint64]cachedSeries
+	// collisions holds the further series of a hash already in series
+	// (a 64-bit hash collision: almost always empty).
+	collisions map[uint64][]cachedSeries
+	// knownValues holds the 0x04 label-value keys written or found since
+	// Open, so that a series with a pair seen before skips that record.
+	// It is cleared when it reaches maxKnownValues, which bounds its
+	// memory whatever the number of distinct values.
+	knownValues map[string]struct{}
+	// knownLimit is the size at which knownValues is cleared:
+	// maxKnownValues, or less in tests.
+	knownLimit int
 
 	// now is the clock of the read-time retention cut; tests replace it.
 	now func() time.Time
@@ -86,8 +100,9 @@ type DB struct {
 
 // cachedSeries is one entry of the series cache.
 type cachedSeries struct {
-	id     uint64
-	labels Labels
+	id uint64
+	// labels is the series' labels encoded by appendLabels.
+	labels string
 }
 
 // Open opens (or creates) the store in cfg.Dir. It registers the store's
@@ -126,18 +141,21 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		return nil, fmt.Errorf("storage: cannot read the series sequence: %w", err)
 	}
 	db := &DB{
-		cfg:        cfg,
-		log:        log,
-		bdb:        bdb,
-		seq:        seq,
-		firstNewID: firstNewID,
-		hash:       hashLabels,
-		series:     make(map[uint64][]cachedSeries),
-		now:        time.Now,
-		heads:      make(map[uint64]*head),
-		reg:        reg,
-		stopGC:     make(chan struct{}),
-		gcDone:     make(chan struct{}),
+		cfg:         cfg,
+		log:         log,
+		bdb:         bdb,
+		seq:         seq,
+		firstNewID:  firstNewID,
+		hash:        hashLabels,
+		series:      make(map[uint64]cachedSeries),
+		collisions:  make(map[uint64][]cachedSeries),
+		knownValues: make(map[string]struct{}),
+		knownLimit:  maxKnownValues,
+		now:         time.Now,
+		heads:       make(map[uint64]*head),
+		reg:         reg,
+		stopGC:      make(chan struct{}),
+		gcDone:      make(chan struct{}),
 	}
 	if err := db.replay(); err != nil {
 		_ = seq.Release()

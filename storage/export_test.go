@@ -14,8 +14,8 @@ func SetHashForTest(db *DB, hash func(Labels) uint64) { db.hash = hash }
 func CachedSeriesForTest(db *DB) int {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	n := 0
-	for _, s := range db.series {
+	n := len(db.series)
+	for _, s := range db.collisions {
 		n += len(s)
 	}
 	return n
@@ -36,4 +36,12 @@ func FlushRecordsForTest(db *DB) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// SetKnownValuesLimitForTest sets the size at which db's set of known
+// label-value records is cleared.
+func SetKnownValuesLimitForTest(db *DB, n int) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.knownLimit = n
 }

@@ -70,9 +70,16 @@ type SeriesPoints struct {
 	Points []Point
 }
 
+// headChunkBytes is the initial capacity of a head chunk: the 2-byte
+// header and a first sample (about 16 bytes). It grows as samples come,
+// so a series with one sample does not hold chunkenc's 128-byte buffer.
+const headChunkBytes = 24
+
 // head is the in-memory chunk of one series, not yet written to 0x06.
+// The chunk is held by value, so that a head is one allocation (with the
+// chunk's bytes and, once it has samples, its appender).
 type head struct {
-	chunk *chunkenc.XORChunk
+	chunk chunkenc.XORChunk
 	app   chunkenc.Appender
 	// mint and maxt are the times of the first and last sample of chunk;
 	// meaningful only when chunk holds samples.
@@ -212,7 +219,9 @@ func (db *DB) loadHeads(pairs []pair) error {
 					return err
 				}
 			}
-			db.heads[id] = &head{chunk: chunkenc.NewXORChunk(), lastCut: lastCut}
+			h := &head{lastCut: lastCut}
+			h.reset()
+			db.heads[id] = h
 		}
 		return nil
 	})
@@ -274,8 +283,14 @@ func (db *DB) cutHead(wb *badger.WriteBatch, id uint64, h *head) error {
 		return fmt.Errorf("storage: cannot write a chunk of series %d: %w", id, err)
 	}
 	h.lastCut = h.maxt
-	h.chunk, h.app = chunkenc.NewXORChunk(), nil
+	h.reset()
 	return nil
+}
+
+// reset empties the chunk of h.
+func (h *head) reset() {
+	h.chunk.Reset(make([]byte, 2, headChunkBytes))
+	h.app = nil
 }
 
 // writeFlush writes pairs, sorted by id, as the flush records of t: one

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -52,13 +51,16 @@ func (db *DB) SeriesID(ls Labels) (id uint64, created bool, err error) {
 	if id, err = db.nextID(); err != nil {
 		return 0, false, err
 	}
+	enc := appendLabels(nil, ls)
+	pending := make(map[string]struct{})
 	err = db.bdb.Update(func(txn *badger.Txn) error {
-		return writeSeries(txn.Set, h, id, ls)
+		return db.writeSeries(txn.Set, h, id, ls, enc, pending)
 	})
 	if err != nil {
 		return 0, false, fmt.Errorf("storage: cannot write series %s: %w", truncate(ls.String()), err)
 	}
-	db.cache(h, id, ls)
+	db.rememberValues(pending)
+	db.cacheEncoded(h, id, string(enc))
 	return id, true, nil
 }
 
@@ -138,8 +140,13 @@ func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
 	}
 	wb := db.bdb.NewWriteBatch()
 	defer wb.Cancel()
+	// pending holds the 0x04 keys of this batch, so that a pair shared by
+	// many new series is written once.
+	pending := make(map[string]struct{})
+	var enc []byte
 	for _, i := range toWrite {
-		if err := writeSeries(wb.Set, hashes[i], ids[i], lss[i]); err != nil {
+		enc = appendLabels(enc[:0], lss[i])
+		if err := db.writeSeries(wb.Set, hashes[i], ids[i], lss[i], enc, pending); err != nil {
 			undo()
 			return dst[:start], 0, fmt.Errorf("storage: cannot write series %s: %w", truncate(lss[i].String()), err)
 		}
@@ -148,14 +155,24 @@ func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
 		undo()
 		return dst[:start], 0, fmt.Errorf("storage: cannot write %d series: %w", len(toWrite), err)
 	}
+	db.rememberValues(pending)
 	return dst, len(toWrite), nil
 }
 
+// maxKnownValues bounds DB.knownValues: about 60 bytes an entry, so a few
+// MiB. Past it the set is cleared, and the next series with a pair writes
+// its 0x04 record again (harmless: the key is rewritten, still empty).
+const maxKnownValues = 1 << 16
+
 // writeSeries writes the records of a new series through set: the series
-// record, its hash record, and for each label a postings record and a
-// label-value record (FORMAT.md).
-func writeSeries(set func(k, v []byte) error, h, id uint64, ls Labels) error {
-	if err := set(seriesKey(id), appendLabels(nil, ls)); err != nil {
+// record (enc, the labels encoded by appendLabels; set must not retain it
+// past the call, so it is copied), its hash record, and for each label a
+// postings record and, unless the pair is in db.knownValues or pending, a
+// label-value record, whose key it then adds to pending (FORMAT.md). The
+// caller passes pending to rememberValues once the write succeeded.
+// db.mu must be held for writing.
+func (db *DB) writeSeries(set func(k, v []byte) error, h, id uint64, ls Labels, enc []byte, pending map[string]struct{}) error {
+	if err := set(seriesKey(id), slices.Clone(enc)); err != nil {
 		return err
 	}
 	if err := set(hashKey(h, id), nil); err != nil {
@@ -165,11 +182,34 @@ func writeSeries(set func(k, v []byte) error, h, id uint64, ls Labels) error {
 		if err := set(postingsKey(l.Name, l.Value, id), nil); err != nil {
 			return err
 		}
-		if err := set(valueKey(l.Name, l.Value), nil); err != nil {
+		k := valueKey(l.Name, l.Value)
+		if _, ok := db.knownValues[string(k)]; ok {
+			continue
+		}
+		if _, ok := pending[string(k)]; ok {
+			continue
+		}
+		if err := set(k, nil); err != nil {
 			return err
 		}
+		pending[string(k)] = struct{}{}
 	}
 	return nil
+}
+
+// rememberValues adds the 0x04 keys of pending, now written, to
+// db.knownValues, clearing it first if it would pass db.knownLimit.
+// db.mu must be held for writing.
+func (db *DB) rememberValues(pending map[string]struct{}) {
+	if len(db.knownValues)+len(pending) > db.knownLimit {
+		clear(db.knownValues)
+	}
+	for k := range pending {
+		if len(db.knownValues) >= db.knownLimit {
+			return
+		}
+		db.knownValues[k] = struct{}{}
+	}
 }
 
 // nextID returns a new series id. Id 0 is never used, so that callers may
@@ -188,30 +228,102 @@ func (db *DB) nextID() (uint64, error) {
 
 // cached returns the id of ls from the cache. db.mu must be held.
 func (db *DB) cached(h uint64, ls Labels) (uint64, bool) {
-	for _, s := range db.series[h] {
-		if s.labels.Equal(ls) {
+	s, ok := db.series[h]
+	if !ok {
+		return 0, false
+	}
+	if equalEncoded(s.labels, ls) {
+		return s.id, true
+	}
+	for _, s := range db.collisions[h] {
+		if equalEncoded(s.labels, ls) {
 			return s.id, true
 		}
 	}
 	return 0, false
 }
 
-// cache adds series id to the cache with a private copy of ls (the caller
-// may reuse the memory of its strings). db.mu must be held for writing.
+// cache adds series id to the cache with its own encoding of ls (the
+// caller may reuse the memory of its strings). db.mu must be held for
+// writing.
 func (db *DB) cache(h, id uint64, ls Labels) {
-	own := make(Labels, len(ls))
-	for i, l := range ls {
-		own[i] = Label{Name: strings.Clone(l.Name), Value: strings.Clone(l.Value)}
+	db.cacheEncoded(h, id, string(appendLabels(nil, ls)))
+}
+
+// cacheEncoded adds series id, whose labels encode to enc, to the cache.
+// db.mu must be held for writing.
+func (db *DB) cacheEncoded(h, id uint64, enc string) {
+	s := cachedSeries{id: id, labels: enc}
+	if _, ok := db.series[h]; ok {
+		db.collisions[h] = append(db.collisions[h], s)
+		return
 	}
-	db.series[h] = append(db.series[h], cachedSeries{id: id, labels: own})
+	db.series[h] = s
 }
 
 // uncache removes series id from the cache. db.mu must be held for writing.
 func (db *DB) uncache(h, id uint64) {
-	db.series[h] = slices.DeleteFunc(db.series[h], func(s cachedSeries) bool { return s.id == id })
-	if len(db.series[h]) == 0 {
-		delete(db.series, h)
+	more := db.collisions[h]
+	if s, ok := db.series[h]; ok && s.id == id {
+		if len(more) == 0 {
+			delete(db.series, h)
+			return
+		}
+		db.series[h] = more[0]
+		more = more[1:]
+	} else {
+		more = slices.DeleteFunc(more, func(s cachedSeries) bool { return s.id == id })
 	}
+	if len(more) == 0 {
+		delete(db.collisions, h)
+	} else {
+		db.collisions[h] = more
+	}
+}
+
+// equalEncoded reports whether enc, labels encoded by appendLabels, holds
+// exactly ls. It does not allocate.
+func equalEncoded(enc string, ls Labels) bool {
+	n, k := uvarintString(enc)
+	if k <= 0 || n != uint64(len(ls)) {
+		return false
+	}
+	enc = enc[k:]
+	for _, l := range ls {
+		var ok bool
+		if enc, ok = cutEncoded(enc, l.Name); !ok {
+			return false
+		}
+		if enc, ok = cutEncoded(enc, l.Value); !ok {
+			return false
+		}
+	}
+	return enc == ""
+}
+
+// cutEncoded reports whether enc starts with s as written by appendString,
+// and returns the rest of enc.
+func cutEncoded(enc, s string) (string, bool) {
+	n, k := uvarintString(enc)
+	if k <= 0 || n != uint64(len(s)) || len(enc)-k < len(s) || enc[k:k+len(s)] != s {
+		return "", false
+	}
+	return enc[k+len(s):], true
+}
+
+// uvarintString is binary.Uvarint for a string.
+func uvarintString(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		b := s[i]
+		if b < 0x80 {
+			return x | uint64(b)<<shift, i + 1
+		}
+		x |= uint64(b&0x7f) << shift
+		shift += 7
+	}
+	return 0, 0
 }
 
 // stored looks ls up in Badger: it reads the ids recorded under hash h and
