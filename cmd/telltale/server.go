@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +20,7 @@ import (
 	"github.com/telltale-dev/telltale/aggregate"
 	"github.com/telltale-dev/telltale/api"
 	"github.com/telltale-dev/telltale/ingest"
+	"github.com/telltale-dev/telltale/storage"
 )
 
 // Main is a running Telltale: it owns the one registry and logger, wires the
@@ -24,9 +29,12 @@ type Main struct {
 	Config   Config
 	Log      *slog.Logger
 	Registry *prometheus.Registry
-	// Sink receives every flush; nil discards flushes. Set before Run.
+	// Sink, when set before Run, receives every flush instead of the
+	// history (tests use an in-memory sink); without it, flushes go to the
+	// history when Config.Statsd.History is on, or nowhere.
 	Sink aggregate.Sink
 
+	db     *storage.DB
 	agg    *aggregate.Aggregator
 	statsd *ingest.StatsdServer
 	http   *api.Server
@@ -63,6 +71,23 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create data directory: %w", err)
 	}
+	sink := m.Sink
+	var tokens []string
+	if cfg.Statsd.History {
+		scfg := storage.DefaultConfig(cfg.DataDir)
+		scfg.Retention = cfg.Retention.Metrics
+		db, err := storage.Open(scfg, m.Registry, m.Log.With("component", "storage"))
+		if err != nil {
+			return err
+		}
+		m.db = db
+		if sink == nil {
+			sink = aggregate.NewHistorySink(db, m.Registry)
+		}
+		if tokens, err = m.apiTokens(); err != nil {
+			return err
+		}
+	}
 	var err error
 	m.agg, err = aggregate.New(aggregate.Config{
 		FlushInterval:      cfg.Statsd.FlushInterval,
@@ -70,7 +95,7 @@ func (m *Main) Run(ctx context.Context) error {
 		IdleTimeout:        cfg.Statsd.SeriesIdleTimeout,
 		MaxSeries:          cfg.Statsd.MaxSeries,
 		MaxSeriesPerMetric: cfg.Statsd.MaxSeriesPerMetric,
-	}, m.Sink, m.Registry, m.Log.With("component", "aggregate"))
+	}, sink, m.Registry, m.Log.With("component", "aggregate"))
 	if err != nil {
 		return err
 	}
@@ -91,9 +116,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.http, err = api.New(api.Config{Addr: cfg.HTTP.Addr}, m.Registry, m.agg, m.Registry, m.Log.With("component", "http"))
+	m.http, err = api.New(api.Config{Addr: cfg.HTTP.Addr, Tokens: tokens}, m.Registry, m.agg, m.Registry, m.Log.With("component", "http"))
 	if err != nil {
 		return err
+	}
+	if m.db != nil {
+		if err := m.http.EnableQuery(m.db, api.QueryConfig{}, m.Registry); err != nil {
+			return err
+		}
 	}
 
 	flushCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -117,13 +147,14 @@ func (m *Main) Run(ctx context.Context) error {
 		"statsd_tcp", m.statsd.TCPAddr().String(),
 		"data_dir", cfg.DataDir,
 		"flush_interval", cfg.Statsd.FlushInterval,
+		"history", cfg.Statsd.History,
 		"startup", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
 // Close shuts down in data-flow order, so that nothing accepted is lost:
 // stop the HTTP listener, stop the statsd listeners and drain their queue,
-// stop the flush loop, then make the final flush. It is idempotent; later
+// stop the flush loop, make the final flush, then close storage. It is idempotent; later
 // calls return the first call's error.
 func (m *Main) Close(ctx context.Context) error {
 	m.closeOnce.Do(func() {
@@ -153,6 +184,9 @@ func (m *Main) Close(ctx context.Context) error {
 				return err
 			})
 		}
+		if m.db != nil {
+			step("storage", m.db.Close)
+		}
 		m.closeErr = errors.Join(errs...)
 	})
 	return m.closeErr
@@ -164,3 +198,31 @@ func (m *Main) HTTPAddr() string { return m.http.Addr().String() }
 // StatsdAddr returns the statsd UDP address, after Run; TCP listens on the
 // same port.
 func (m *Main) StatsdAddr() string { return m.statsd.UDPAddr().String() }
+
+// adminTokenFile holds the API token made at first start when the config
+// names none, so that it survives restarts.
+const adminTokenFile = "admin-token"
+
+// apiTokens returns the Bearer tokens of the query API: the configured
+// ones, or else the admin token kept in the data directory, made (32 random
+// bytes, hex) and logged at first start.
+func (m *Main) apiTokens() ([]string, error) {
+	if len(m.Config.Auth.Tokens) > 0 {
+		return m.Config.Auth.Tokens, nil
+	}
+	path := filepath.Join(m.Config.DataDir, adminTokenFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if tok := strings.TrimSpace(string(b)); tok != "" {
+			return []string{tok}, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("cannot read the admin token: %w", err)
+	}
+	tok := rand.Text() + rand.Text()
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("cannot store the admin token: %w", err)
+	}
+	m.Log.Info("made an admin API token; use it as 'Authorization: Bearer <token>' for /api/v1 (and Grafana)", "token", tok, "file", path)
+	return []string{tok}, nil
+}
