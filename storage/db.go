@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,10 @@ var ErrCorrupt = errors.New("storage: corrupt record")
 // another, has the directory open.
 var ErrLocked = errors.New("storage: directory in use by another process or DB")
 
+// ErrFormat is returned by Open for a store written in another format
+// version than this build's (FORMAT.md): its data is not read nor changed.
+var ErrFormat = errors.New("storage: unsupported store format")
+
 // ErrNotFound is returned for a series id that does not exist.
 var ErrNotFound = errors.New("storage: not found")
 
@@ -42,6 +47,12 @@ type DB struct {
 	seq *badger.Sequence
 	// firstNewID is the first series id leased by this process.
 	firstNewID uint64
+	// mayHaveStored reports whether Badger may hold series that are not in
+	// the series cache: true if the store had series at Open, or after a
+	// failed write. While it is false (a fresh store) a series missing from
+	// the cache is new, and creating it reads nothing from Badger.
+	// Guarded by mu.
+	mayHaveStored bool
 
 	// hash hashes a label set for the series cache and the hash records.
 	// Tests replace it to force collisions.
@@ -126,6 +137,11 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 	if err != nil {
 		return nil, fmt.Errorf("storage: cannot open badger in %q: %w", cfg.Dir, err)
 	}
+	hadSeries, err := checkFormat(bdb)
+	if err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("storage: %q: %w", cfg.Dir, err)
+	}
 	seq, err := bdb.GetSequence(seriesSeqKey, seqBandwidth)
 	if err != nil {
 		_ = bdb.Close()
@@ -141,21 +157,22 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		return nil, fmt.Errorf("storage: cannot read the series sequence: %w", err)
 	}
 	db := &DB{
-		cfg:         cfg,
-		log:         log,
-		bdb:         bdb,
-		seq:         seq,
-		firstNewID:  firstNewID,
-		hash:        hashLabels,
-		series:      make(map[uint64]cachedSeries),
-		collisions:  make(map[uint64][]cachedSeries),
-		knownValues: make(map[string]struct{}),
-		knownLimit:  maxKnownValues,
-		now:         time.Now,
-		heads:       make(map[uint64]*head),
-		reg:         reg,
-		stopGC:      make(chan struct{}),
-		gcDone:      make(chan struct{}),
+		cfg:           cfg,
+		log:           log,
+		bdb:           bdb,
+		seq:           seq,
+		firstNewID:    firstNewID,
+		mayHaveStored: hadSeries,
+		hash:          hashLabels,
+		series:        make(map[uint64]cachedSeries),
+		collisions:    make(map[uint64][]cachedSeries),
+		knownValues:   make(map[string]struct{}),
+		knownLimit:    maxKnownValues,
+		now:           time.Now,
+		heads:         make(map[uint64]*head),
+		reg:           reg,
+		stopGC:        make(chan struct{}),
+		gcDone:        make(chan struct{}),
 	}
 	if err := db.replay(); err != nil {
 		_ = seq.Release()
@@ -173,6 +190,62 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		close(db.gcDone)
 	}
 	return db, nil
+}
+
+// checkFormat checks the format version of the store (FORMAT.md) and
+// writes it into a fresh store. A store with keys but no version is version
+// 1, written before the version key. It reports whether the store holds
+// series.
+func checkFormat(bdb *badger.DB) (hasSeries bool, err error) {
+	version := uint64(0) // fresh
+	err = bdb.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(formatKey)
+		switch {
+		case err == nil:
+			return item.Value(func(v []byte) error {
+				var k int
+				if version, k = binary.Uvarint(v); k != len(v) || k == 0 {
+					return fmt.Errorf("%w: format version of %d bytes", ErrCorrupt, len(v))
+				}
+				return nil
+			})
+		case !errors.Is(err, badger.ErrKeyNotFound):
+			return err
+		}
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		if it.Rewind(); it.Valid() {
+			version = 1
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("cannot read the format version: %w", err)
+	}
+	switch version {
+	case formatVersion:
+	case 0:
+		err := bdb.Update(func(txn *badger.Txn) error {
+			return txn.Set(formatKey, binary.AppendUvarint(nil, formatVersion))
+		})
+		if err != nil {
+			return false, fmt.Errorf("cannot write the format version: %w", err)
+		}
+		return false, nil
+	default:
+		return false, fmt.Errorf("%w: the store has format version %d, this build reads version %d only (no migration: remove the directory to start afresh)", ErrFormat, version, formatVersion)
+	}
+	err = bdb.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixSeries}
+		it := keyIterator(txn, prefix)
+		defer it.Close()
+		it.Seek(prefix)
+		hasSeries = it.ValidForPrefix(prefix)
+		return nil
+	})
+	return hasSeries, err
 }
 
 // badgerOptions sets every Badger option that bounds memory, so that none

@@ -10,11 +10,19 @@ const (
 	prefixMeta     byte = 0x00 // 0x00 name → internal state (sequences)
 	prefixSeries   byte = 0x01 // 0x01 id(8) → labels
 	prefixHash     byte = 0x02 // 0x02 hash(8) id(8) → empty
-	prefixPostings byte = 0x03 // 0x03 name value id(8) → empty
+	prefixPostings byte = 0x03 // 0x03 name value first-id(8) → id deltas
 	prefixValues   byte = 0x04 // 0x04 name value → empty (value unprefixed)
 	prefixFlush    byte = 0x05 // 0x05 t(8) seq(4) → (id, value) pairs
 	prefixChunk    byte = 0x06 // 0x06 id(8) mint(8) → maxt, XOR chunk
 )
+
+// formatKey is the key of the format version of the store (FORMAT.md).
+var formatKey = []byte{prefixMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+
+// formatVersion is the format version this package reads and writes:
+// 1 had one postings key per series and label, 2 one postings record per
+// label pair and SeriesIDs call.
+const formatVersion = 2
 
 // seriesSeqKey is the key of the Badger sequence that hands out series ids.
 var seriesSeqKey = []byte{prefixMeta, 's', 'e', 'r', 'i', 'e', 's', '_', 'i', 'd'}
@@ -50,12 +58,6 @@ func nameValuePrefix(dst []byte, prefix byte, name, value string, withValue bool
 		dst = appendString(dst, value)
 	}
 	return dst
-}
-
-// postingsKey returns the postings key of series id for label name=value.
-func postingsKey(name, value string, id uint64) []byte {
-	k := nameValuePrefix(make([]byte, 0, 3+len(name)+len(value)+8+4), prefixPostings, name, value, true)
-	return binary.BigEndian.AppendUint64(k, id)
 }
 
 // valueKey returns the key of the label-value record name=value. The value

@@ -15,7 +15,9 @@ import (
 // a regexp reads the values of its label name (narrowed by the regexp's
 // literal prefix) and the postings of those that match. A matcher that
 // matches the empty string removes the series whose value fails it, so no
-// matcher ever enumerates all series.
+// matcher ever enumerates all series. After a crash while series were
+// created, an id may be returned whose series was not completely written:
+// it has no samples, and SeriesLabels reports ErrNotFound for it.
 func (db *DB) Select(matchers ...Matcher) ([]uint64, error) {
 	ms := make([]Matcher, len(matchers))
 	copy(ms, matchers)
@@ -77,10 +79,12 @@ func applyMatcher(txn *badger.Txn, m Matcher, result []uint64, first bool) ([]ui
 	if m.Matches("") {
 		// Remove the series that have the label with a value failing m.
 		var drop []uint64
+		var err error
 		if m.Type == MatchNotEqual {
-			drop = appendPostings(nil, txn, m.Name, m.Value)
+			if drop, err = appendPostings(nil, txn, m.Name, m.Value); err != nil {
+				return nil, false, err
+			}
 		} else {
-			var err error
 			notM := func(v string) bool { return !m.Matches(v) }
 			if drop, err = unionPostings(txn, m.Name, "", notM); err != nil {
 				return nil, false, err
@@ -90,7 +94,10 @@ func applyMatcher(txn *badger.Txn, m Matcher, result []uint64, first bool) ([]ui
 	}
 	var set []uint64
 	if m.Type == MatchEqual {
-		set = appendPostings(nil, txn, m.Name, m.Value)
+		var err error
+		if set, err = appendPostings(nil, txn, m.Name, m.Value); err != nil {
+			return nil, false, err
+		}
 	} else {
 		prefix := ""
 		if m.Type == MatchRegexp {
@@ -113,11 +120,13 @@ func unionPostings(txn *badger.Txn, name, valuePrefix string, keep func(string) 
 	var ids []uint64
 	lists := 0
 	err := eachValue(txn, name, valuePrefix, func(v string) error {
-		if keep(v) {
-			ids = appendPostings(ids, txn, name, v)
-			lists++
+		if !keep(v) {
+			return nil
 		}
-		return nil
+		var err error
+		ids, err = appendPostings(ids, txn, name, v)
+		lists++
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -36,17 +36,19 @@ func (db *DB) SeriesID(ls Labels) (id uint64, created bool, err error) {
 	if id, ok := db.cached(h, ls); ok {
 		return id, false, nil
 	}
-	var found bool
-	err = db.bdb.View(func(txn *badger.Txn) error {
-		id, found, err = db.stored(txn, h, ls)
-		return err
-	})
-	if err != nil {
-		return 0, false, err
-	}
-	if found {
-		db.cache(h, id, ls)
-		return id, false, nil
+	if db.mayHaveStored {
+		var found bool
+		err = db.bdb.View(func(txn *badger.Txn) error {
+			id, found, err = db.stored(txn, h, ls)
+			return err
+		})
+		if err != nil {
+			return 0, false, err
+		}
+		if found {
+			db.cache(h, id, ls)
+			return id, false, nil
+		}
 	}
 	if id, err = db.nextID(); err != nil {
 		return 0, false, err
@@ -54,9 +56,17 @@ func (db *DB) SeriesID(ls Labels) (id uint64, created bool, err error) {
 	enc := appendLabels(nil, ls)
 	pending := make(map[string]struct{})
 	err = db.bdb.Update(func(txn *badger.Txn) error {
-		return db.writeSeries(txn.Set, h, id, ls, enc, pending)
+		pb := newPostingsBatch(len(ls))
+		if err := db.writeIndex(txn.Set, id, ls, pending, pb); err != nil {
+			return err
+		}
+		if err := pb.write(txn.Set); err != nil {
+			return err
+		}
+		return writeSeries(txn.Set, h, id, enc)
 	})
 	if err != nil {
+		db.mayHaveStored = true // a part may have been written
 		return 0, false, fmt.Errorf("storage: cannot write series %s: %w", truncate(ls.String()), err)
 	}
 	db.rememberValues(pending)
@@ -66,10 +76,12 @@ func (db *DB) SeriesID(ls Labels) (id uint64, created bool, err error) {
 
 // SeriesIDs is SeriesID for many label sets at once: it appends the id of
 // each lss[i] to dst and returns it, with the number of series it created.
-// The new series are written with one Badger WriteBatch, so creating many
-// series costs one batch instead of one transaction each. On error no id is
-// returned and the cache is left as it was (series written before a failed
-// batch may exist on disk and are found again by the next call).
+// The new series are written together, in a pipeBatch of Badger
+// transactions: each costs its series and hash records, a label-value
+// record per pair not seen before, and a postings record per pair of the
+// call, not per series (FORMAT.md). On error no id is returned and the
+// cache is left as it was (series written before a failed batch may exist
+// on disk and are found again by the next call).
 func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
 	if err := db.acquire(); err != nil {
 		return dst, 0, err
@@ -109,17 +121,24 @@ func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
 		}
 	}
 	var toWrite []int
-	err := db.bdb.View(func(txn *badger.Txn) error {
+	// lookup finds or creates the series of the misses; txn is nil when
+	// no series can be stored but not cached (see DB.mayHaveStored).
+	lookup := func(txn *badger.Txn) error {
 		for _, i := range misses {
 			if id, ok := db.cached(hashes[i], lss[i]); ok {
 				ids[i] = id // found earlier in this batch, or by another caller
 				continue
 			}
-			id, found, err := db.stored(txn, hashes[i], lss[i])
-			if err != nil {
-				return err
+			var id uint64
+			found := false
+			if txn != nil {
+				var err error
+				if id, found, err = db.stored(txn, hashes[i], lss[i]); err != nil {
+					return err
+				}
 			}
 			if !found {
+				var err error
 				if id, err = db.nextID(); err != nil {
 					return err
 				}
@@ -130,7 +149,13 @@ func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
 			added = append(added, i)
 		}
 		return nil
-	})
+	}
+	var err error
+	if db.mayHaveStored {
+		err = db.bdb.View(lookup)
+	} else {
+		err = lookup(nil)
+	}
 	if err != nil {
 		undo()
 		return dst[:start], 0, err
@@ -138,21 +163,45 @@ func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
 	if len(toWrite) == 0 {
 		return dst, 0, nil
 	}
-	wb := db.bdb.NewWriteBatch()
+	entries, size := 0, 0
+	for _, i := range toWrite {
+		// Series, hash, and per label a postings and a label-value
+		// record: an upper bound on the entries and their size.
+		entries += 2 + 2*len(lss[i])
+		for _, l := range lss[i] {
+			size += 3*(len(l.Name)+len(l.Value)) + 30
+		}
+	}
+	wb := newPipeBatch(db.bdb, entries, size)
 	defer wb.Cancel()
 	// pending holds the 0x04 keys of this batch, so that a pair shared by
 	// many new series is written once.
-	pending := make(map[string]struct{})
+	pending := make(map[string]struct{}, len(toWrite))
+	pb := newPostingsBatch(len(toWrite))
+	for _, i := range toWrite {
+		if err := db.writeIndex(wb.Set, ids[i], lss[i], pending, pb); err != nil {
+			undo()
+			db.mayHaveStored = true // the batch may have written a part
+			return dst[:start], 0, fmt.Errorf("storage: cannot write the labels of series %s: %w", truncate(lss[i].String()), err)
+		}
+	}
+	if err := pb.write(wb.Set); err != nil {
+		undo()
+		db.mayHaveStored = true
+		return dst[:start], 0, fmt.Errorf("storage: cannot write the postings of %d series: %w", len(toWrite), err)
+	}
 	var enc []byte
 	for _, i := range toWrite {
 		enc = appendLabels(enc[:0], lss[i])
-		if err := db.writeSeries(wb.Set, hashes[i], ids[i], lss[i], enc, pending); err != nil {
+		if err := writeSeries(wb.Set, hashes[i], ids[i], enc); err != nil {
 			undo()
+			db.mayHaveStored = true
 			return dst[:start], 0, fmt.Errorf("storage: cannot write series %s: %w", truncate(lss[i].String()), err)
 		}
 	}
 	if err := wb.Flush(); err != nil {
 		undo()
+		db.mayHaveStored = true
 		return dst[:start], 0, fmt.Errorf("storage: cannot write %d series: %w", len(toWrite), err)
 	}
 	db.rememberValues(pending)
@@ -164,24 +213,15 @@ func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
 // its 0x04 record again (harmless: the key is rewritten, still empty).
 const maxKnownValues = 1 << 16
 
-// writeSeries writes the records of a new series through set: the series
-// record (enc, the labels encoded by appendLabels; set must not retain it
-// past the call, so it is copied), its hash record, and for each label a
-// postings record and, unless the pair is in db.knownValues or pending, a
-// label-value record, whose key it then adds to pending (FORMAT.md). The
-// caller passes pending to rememberValues once the write succeeded.
-// db.mu must be held for writing.
-func (db *DB) writeSeries(set func(k, v []byte) error, h, id uint64, ls Labels, enc []byte, pending map[string]struct{}) error {
-	if err := set(seriesKey(id), slices.Clone(enc)); err != nil {
-		return err
-	}
-	if err := set(hashKey(h, id), nil); err != nil {
-		return err
-	}
+// writeIndex writes through set, for each label of the new series id,
+// unless the pair is in db.knownValues or pending, a label-value record,
+// whose key it then adds to pending, and adds id to the postings of the
+// label in pb (FORMAT.md). The caller writes pb, then the series records
+// (writeSeries), and passes pending to rememberValues once the write
+// succeeded. db.mu must be held for writing.
+func (db *DB) writeIndex(set func(k, v []byte) error, id uint64, ls Labels, pending map[string]struct{}, pb *postingsBatch) error {
 	for _, l := range ls {
-		if err := set(postingsKey(l.Name, l.Value, id), nil); err != nil {
-			return err
-		}
+		pb.add(l.Name, l.Value, id)
 		k := valueKey(l.Name, l.Value)
 		if _, ok := db.knownValues[string(k)]; ok {
 			continue
@@ -195,6 +235,19 @@ func (db *DB) writeSeries(set func(k, v []byte) error, h, id uint64, ls Labels, 
 		pending[string(k)] = struct{}{}
 	}
 	return nil
+}
+
+// writeSeries writes through set the series record of id (enc, its labels
+// encoded by appendLabels; set must not retain it past the call, so it is
+// copied) and then its hash record, after the series' postings and
+// label values: a crash that keeps a prefix of the writes leaves a series
+// either whole or without a hash record (never found, so created again
+// with a new id; its old id stays in postings without a series).
+func writeSeries(set func(k, v []byte) error, h, id uint64, enc []byte) error {
+	if err := set(seriesKey(id), slices.Clone(enc)); err != nil {
+		return err
+	}
+	return set(hashKey(h, id), nil)
 }
 
 // rememberValues adds the 0x04 keys of pending, now written, to
@@ -463,19 +516,4 @@ func eachValue(txn *badger.Txn, name, valuePrefix string, fn func(string) error)
 		}
 	}
 	return nil
-}
-
-// appendPostings appends the ids of the series with label name=value to
-// dst, in ascending order.
-func appendPostings(dst []uint64, txn *badger.Txn, name, value string) []uint64 {
-	prefix := nameValuePrefix(nil, prefixPostings, name, value, true)
-	it := keyIterator(txn, prefix)
-	defer it.Close()
-	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-		key := it.Item().Key()
-		if len(key) == len(prefix)+8 {
-			dst = append(dst, binary.BigEndian.Uint64(key[len(prefix):]))
-		}
-	}
-	return dst
 }
