@@ -46,6 +46,13 @@ type queryable struct {
 	maxSeries int
 }
 
+// NewQueryable returns a promstorage.Queryable over q, for a promql.Engine:
+// the adapter the query API uses. A query that selects more than maxSeries
+// series in all fails with an execution error; maxSeries ≤ 0 means no limit.
+func NewQueryable(q Querier, maxSeries int) promstorage.Queryable {
+	return &queryable{store: q, maxSeries: maxSeries}
+}
+
 // Querier returns a querier for one query; its series limit counts every
 // Select of that query.
 func (q *queryable) Querier(mint, maxt int64) (promstorage.Querier, error) {

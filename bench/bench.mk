@@ -31,3 +31,14 @@ $(STATSD_EXPORTER):
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/statsd_exporter@$(STATSD_EXPORTER_VERSION)
 	mv $(TOOLS)/statsd_exporter $@
+
+# Metric-history benchmarks (bench/history): a day of flushes through package
+# storage, PromQL range queries over it beside Prometheus' TSDB, and a flush of
+# 100 000 known series. See bench/README.md, section "History".
+# Extra go test flags, e.g. make bench-history BENCH_HISTORY_FLAGS='-count 3'.
+BENCH_HISTORY_FLAGS ?=
+
+.PHONY: bench-history
+bench-history: ## storage history benchmarks: day write (disk B/sample), PromQL vs Prometheus TSDB, 100k-series flush (~4 min)
+	@mkdir -p bench/out
+	set -o pipefail; TELLTALE_BENCH_HISTORY=1 $(GO) test -v -run='^$$' -bench=. -benchmem -timeout=60m $(BENCH_HISTORY_FLAGS) ./bench/history | tee bench/out/history.txt
