@@ -1,11 +1,9 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,22 +15,9 @@ import (
 // ask for one.
 func TestQueryNeedsToken(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	s, err := New(Config{Addr: "127.0.0.1:0", Tokens: []string{"first-token-0123456789", "second-token-0123456789"}}, reg, nil, reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.EnableQuery(storagetest.OpenTemp(t), QueryConfig{}, reg); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
-	base := "http://" + s.Addr().String()
+	db := storagetest.OpenTemp(t)
+	_, base := startTestServer(t, Config{Addr: "127.0.0.1:0", Tokens: []string{"first-token-0123456789", "second-token-0123456789"}},
+		nil, reg, func(s *Server) error { return s.EnableQuery(db, QueryConfig{}, reg) })
 	for _, c := range []struct {
 		path, auth string
 		want       int

@@ -64,22 +64,7 @@ func fillDB(t *testing.T) *storage.DB {
 func startQueryServer(t *testing.T, db *storage.DB, cfg QueryConfig) (v1.API, string) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	s, err := New(Config{Addr: "127.0.0.1:0"}, reg, nil, reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.EnableQuery(db, cfg, reg); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
-	base := "http://" + s.Addr().String()
+	_, base := startTestServer(t, Config{Addr: "127.0.0.1:0"}, nil, reg, func(s *Server) error { return s.EnableQuery(db, cfg, reg) })
 	c, err := promapi.NewClient(promapi.Config{Address: base})
 	if err != nil {
 		t.Fatal(err)

@@ -24,9 +24,23 @@ func startServer(t *testing.T) (*Server, *aggregate.Aggregator, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Addr: "127.0.0.1:0"}, reg, agg, reg, nil)
+	s, base := startTestServer(t, Config{Addr: "127.0.0.1:0"}, agg, reg, nil)
+	return s, agg, base
+}
+
+// startTestServer starts a Server for cfg on reg, calls setup (if any)
+// before it listens, and shuts it down when the test ends. It returns the
+// server and its base URL.
+func startTestServer(t *testing.T, cfg Config, series Exposer, reg *prometheus.Registry, setup func(*Server) error) (*Server, string) {
+	t.Helper()
+	s, err := New(cfg, reg, series, reg, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		if err := setup(s); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
@@ -36,7 +50,7 @@ func startServer(t *testing.T) (*Server, *aggregate.Aggregator, string) {
 		defer cancel()
 		s.Shutdown(ctx)
 	})
-	return s, agg, "http://" + s.Addr().String()
+	return s, "http://" + s.Addr().String()
 }
 
 func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
