@@ -2,10 +2,10 @@ package aggregate
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Format is an exposition format for WriteExposition.
@@ -103,9 +103,7 @@ func appendTypeLine(b []byte, f *family, format Format) []byte {
 	name := f.name
 	if format == FormatOpenMetrics && f.kind == Counter {
 		// OpenMetrics names a counter family without its _total suffix.
-		if n, ok := bytes.CutSuffix([]byte(name), []byte("_total")); ok {
-			name = string(n)
-		}
+		name = strings.TrimSuffix(name, "_total")
 	}
 	b = append(b, "# TYPE "...)
 	b = append(b, name...)
@@ -116,7 +114,7 @@ func appendTypeLine(b []byte, f *family, format Format) []byte {
 
 func appendSeries(b []byte, name, suffix string, labels []Label, extraName, extraValue string, v float64) []byte {
 	b = append(b, name...)
-	if suffix != "" && !(suffix == "_total" && len(name) > 6 && name[len(name)-6:] == "_total") {
+	if suffix != "" && !(suffix == "_total" && strings.HasSuffix(name, "_total")) {
 		b = append(b, suffix...)
 	}
 	if len(labels) > 0 || extraName != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -131,14 +132,8 @@ func (h *HistorySink) suffixed(name []byte, suffix string) []byte {
 }
 
 func (h *HistorySink) setQuantiles(qs []float64) {
-	if len(h.qs) == len(qs) {
-		same := true
-		for i := range qs {
-			same = same && h.qs[i] == qs[i]
-		}
-		if same {
-			return
-		}
+	if slices.Equal(h.qs, qs) && len(h.qlabels) == len(qs) {
+		return
 	}
 	h.qs = append(h.qs[:0], qs...)
 	h.qlabels = h.qlabels[:0]

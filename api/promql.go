@@ -332,14 +332,21 @@ func (p *promAPI) query(ctx *fasthttp.RequestCtx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p.run(ctx, func(c context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
+		return p.engine.NewInstantQuery(c, p.queryable, opts, qs, ts)
+	})
+}
+
+// run makes the query of the request's "query" parameter with newQuery,
+// under the request's timeout, and executes it.
+func (p *promAPI) run(ctx *fasthttp.RequestCtx, newQuery func(context.Context, promql.QueryOpts, string) (promql.Query, error)) (any, error) {
 	c, cancel, err := p.queryContext(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
 	qs := formValue(ctx, "query")
-	opts := promql.NewPrometheusQueryOpts(false, 0, nil)
-	qry, err := p.engine.NewInstantQuery(c, p.queryable, opts, qs, ts)
+	qry, err := newQuery(c, promql.NewPrometheusQueryOpts(false, 0, nil), qs)
 	if err != nil {
 		return nil, badData("invalid parameter \"query\": %w", err)
 	}
@@ -372,18 +379,9 @@ func (p *promAPI) queryRange(ctx *fasthttp.RequestCtx) (any, error) {
 	if end.Sub(start)/step > maxPoints {
 		return nil, badData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
 	}
-	c, cancel, err := p.queryContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	qs := formValue(ctx, "query")
-	opts := promql.NewPrometheusQueryOpts(false, 0, nil)
-	qry, err := p.engine.NewRangeQuery(c, p.queryable, opts, qs, start, end, step)
-	if err != nil {
-		return nil, badData("invalid parameter \"query\": %w", err)
-	}
-	return p.exec(c, qry, qs)
+	return p.run(ctx, func(c context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
+		return p.engine.NewRangeQuery(c, p.queryable, opts, qs, start, end, step)
+	})
 }
 
 func parseRequired(ctx *fasthttp.RequestCtx, name string) (time.Time, error) {

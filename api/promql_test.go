@@ -277,17 +277,10 @@ func TestPromQLErrors(t *testing.T) {
 	}
 }
 
+// httpGet is get (server_test.go) for the status code and body alone.
 func httpGet(t *testing.T, u string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := get(t, u)
 	return resp.StatusCode, body
 }
 

@@ -154,17 +154,11 @@ func (q *querier) LabelValues(_ context.Context, name string, hints *promstorage
 		}
 		return limit(vs, hints), nil, nil
 	}
-	sps, err := q.selectPoints(q.mint, q.maxt, ms)
-	if err != nil {
-		return nil, nil, err
-	}
-	set := map[string]struct{}{}
-	for _, sp := range sps {
-		if v := sp.Labels.Get(name); v != "" {
+	return q.fromSeries(ms, hints, func(ls storage.Labels, set map[string]struct{}) {
+		if v := ls.Get(name); v != "" {
 			set[v] = struct{}{}
 		}
-	}
-	return limit(sortedKeys(set), hints), nil, nil
+	})
 }
 
 // LabelNames returns every label name, of the series of matchers in the
@@ -177,15 +171,23 @@ func (q *querier) LabelNames(_ context.Context, hints *promstorage.LabelHints, m
 		}
 		return limit(ns, hints), nil, nil
 	}
+	return q.fromSeries(ms, hints, func(ls storage.Labels, set map[string]struct{}) {
+		for _, l := range ls {
+			set[l.Name] = struct{}{}
+		}
+	})
+}
+
+// fromSeries collects, with add, strings from the labels of the series of
+// ms in the querier's range, and returns them sorted and limited.
+func (q *querier) fromSeries(ms []*labels.Matcher, hints *promstorage.LabelHints, add func(storage.Labels, map[string]struct{})) ([]string, annotations.Annotations, error) {
 	sps, err := q.selectPoints(q.mint, q.maxt, ms)
 	if err != nil {
 		return nil, nil, err
 	}
 	set := map[string]struct{}{}
 	for _, sp := range sps {
-		for _, l := range sp.Labels {
-			set[l.Name] = struct{}{}
-		}
+		add(sp.Labels, set)
 	}
 	return limit(sortedKeys(set), hints), nil, nil
 }

@@ -188,15 +188,11 @@ func (p *Parser) parseCommon(dst []Sample, line []byte) ([]Sample, bool) {
 		switch line[f] {
 		case '@':
 			i, hi = scan(line, f+1, &fieldClass, hi)
-			r, err := parseFloat(line[f+1 : i])
-			// The same checks as parseTypeAndFields.
-			if err != nil || hasRate || !(r >= 0 && r <= 1) || (r != 0 && math.IsInf(1/r, 0)) {
+			r, ok := parseRate(line[f+1 : i])
+			if !ok || hasRate {
 				return nil, false
 			}
-			if r != 0 {
-				s.Rate = r
-			}
-			hasRate = true
+			s.Rate, hasRate = r, true
 			continue // if scan stopped at a ':', the next turn rejects it
 		case '#':
 			if nameTags > 0 {
@@ -212,8 +208,7 @@ func (p *Parser) parseCommon(dst []Sample, line []byte) ([]Sample, bool) {
 			continue
 		case 'T': // a timestamp, skipped as in parseTypeAndFields
 		case 'c', 'e': // origin detection, skipped as in parseTypeAndFields
-			field := line[f:]
-			if !bytes.HasPrefix(field, []byte("c:")) && !bytes.HasPrefix(field, []byte("e:")) && !bytes.HasPrefix(field, []byte("card:")) {
+			if !isOriginField(line[f:]) {
 				return nil, false
 			}
 			dog = dog || !colons
@@ -243,7 +238,7 @@ func (p *Parser) parseCommon(dst []Sample, line []byte) ([]Sample, bool) {
 		}
 		return append(dst, s), true
 	}
-	if s.Type != Timer && s.Type != Histogram && s.Type != Distribution {
+	if !s.Type.packable() {
 		return nil, false
 	}
 	for {
@@ -381,7 +376,7 @@ func (p *Parser) parseTypeAndFields(s *Sample, b []byte, packed bool) error {
 		}
 		return ErrBadType
 	}
-	if packed && s.Type != Timer && s.Type != Histogram && s.Type != Distribution {
+	if packed && !s.Type.packable() {
 		return ErrBadMultiValue
 	}
 	s.Rate = 1
@@ -394,16 +389,13 @@ func (p *Parser) parseTypeAndFields(s *Sample, b []byte, packed bool) error {
 		}
 		switch f[0] {
 		case '@':
-			r, err := parseFloat(f[1:])
 			// A second rate is ambiguous (statsd_exporter divides a counter
 			// by each one but repeats observations by the last one).
-			if err != nil || hasRate || !(r >= 0 && r <= 1) || (r != 0 && math.IsInf(1/r, 0)) {
+			r, ok := parseRate(f[1:])
+			if !ok || hasRate {
 				return ErrBadRate
 			}
-			if r != 0 { // "@0" means unsampled, as in statsd_exporter
-				s.Rate = r
-			}
-			hasRate = true
+			s.Rate, hasRate = r, true
 		case '#':
 			if _, _, err := p.parseTags(f[1:], &dogStatsDTags); err != nil {
 				return err
@@ -415,13 +407,36 @@ func (p *Parser) parseTypeAndFields(s *Sample, b []byte, packed bool) error {
 			// DogStatsD origin detection (container id, external data, tag
 			// cardinality): Telltale does not enrich series with the
 			// sender's container, so these are skipped unvalidated.
-			if !bytes.HasPrefix(f, []byte("c:")) && !bytes.HasPrefix(f, []byte("e:")) && !bytes.HasPrefix(f, []byte("card:")) {
+			if !isOriginField(f) {
 				return ErrBadComponent
 			}
 		}
 	}
 	return nil
 }
+
+// parseRate parses the text after '@': a number in [0, 1] whose inverse is
+// finite. "@0" means unsampled, as in statsd_exporter, so it gives 1.
+func parseRate(b []byte) (float64, bool) {
+	r, err := parseFloat(b)
+	if err != nil || !(r >= 0 && r <= 1) || (r != 0 && math.IsInf(1/r, 0)) {
+		return 0, false
+	}
+	if r == 0 {
+		return 1, true
+	}
+	return r, true
+}
+
+// isOriginField reports whether f is a DogStatsD origin-detection field
+// (container id, external data, tag cardinality).
+func isOriginField(f []byte) bool {
+	return bytes.HasPrefix(f, []byte("c:")) || bytes.HasPrefix(f, []byte("e:")) || bytes.HasPrefix(f, []byte("card:"))
+}
+
+// packable reports whether t may carry several values on one line
+// (DogStatsD "name:1:2:3|ms").
+func (t Type) packable() bool { return t == Timer || t == Histogram || t == Distribution }
 
 // setValue parses the value text b according to s.Type.
 func (s *Sample) setValue(b []byte) error {
