@@ -41,6 +41,11 @@ type QueryConfig struct {
 	// LookbackDelta is how far back an instant vector looks for a
 	// sample. Default 5m.
 	LookbackDelta time.Duration
+	// MaxConcurrent bounds the requests that read storage (query,
+	// query_range, series, labels, label values) running at once; further
+	// ones wait up to Timeout, then fail with a timeout error (503), as
+	// Prometheus' --query.max-concurrency does. Default 2 × GOMAXPROCS.
+	MaxConcurrent int
 	// Version is what /api/v1/status/buildinfo reports as the Prometheus
 	// version; Grafana enables features by it. Default "3.0.0".
 	Version string
@@ -57,6 +62,8 @@ type promAPI struct {
 	queryable *queryable
 	parser    parser.Parser
 	now       func() time.Time
+	// slots holds one token per request reading storage (MaxConcurrent).
+	slots chan struct{}
 }
 
 // EnableQuery serves the Prometheus HTTP query API under /api/v1/ (query,
@@ -86,6 +93,9 @@ func (s *Server) EnableQuery(q Querier, cfg QueryConfig, reg prometheus.Register
 	if cfg.Version == "" {
 		cfg.Version = "3.0.0"
 	}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 2 * runtime.GOMAXPROCS(0)
+	}
 	p := parser.NewParser(parser.Options{})
 	engine := promql.NewEngine(promql.EngineOpts{
 		Logger:               s.log.With("component", "promql"),
@@ -106,6 +116,7 @@ func (s *Server) EnableQuery(q Querier, cfg QueryConfig, reg prometheus.Register
 		queryable: &queryable{store: q, maxSeries: cfg.MaxSeries},
 		parser:    p,
 		now:       time.Now,
+		slots:     make(chan struct{}, cfg.MaxConcurrent),
 	}
 	return nil
 }
@@ -141,6 +152,15 @@ func (p *promAPI) serve(ctx *fasthttp.RequestCtx) string {
 	if !ctx.IsGet() && !ctx.IsPost() {
 		writePromError(ctx, &promError{errBadData, errors.New("method not allowed")}, http.StatusMethodNotAllowed)
 		return "prom_other" // any path: keep the handler label bounded
+	}
+	switch path {
+	case "status/buildinfo", "metadata", "query_exemplars":
+	default: // reads storage: take a slot
+		if err := p.acquire(); err != nil {
+			writePromError(ctx, err, 0)
+			return name
+		}
+		defer func() { <-p.slots }()
 	}
 	var data any
 	var err error
@@ -188,6 +208,24 @@ func (p *promAPI) serve(ctx *fasthttp.RequestCtx) string {
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
 	return name
+}
+
+// acquire takes a slot for a request that reads storage, waiting up to
+// the query timeout for one.
+func (p *promAPI) acquire() error {
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(p.cfg.Timeout)
+	defer t.Stop()
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return &promError{errTimeout, fmt.Errorf("%d queries already running for %v", cap(p.slots), p.cfg.Timeout)}
+	}
 }
 
 // writePromError answers err in Prometheus' error shape; it is the one

@@ -61,7 +61,7 @@ func fillDB(t *testing.T) *storage.DB {
 	return db
 }
 
-func startQueryServer(t *testing.T, db *storage.DB, cfg QueryConfig) (v1.API, string) {
+func startQueryServer(t *testing.T, db Querier, cfg QueryConfig) (v1.API, string) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	_, base := startTestServer(t, Config{Addr: "127.0.0.1:0"}, nil, reg, func(s *Server) error { return s.EnableQuery(db, cfg, reg) })
@@ -371,5 +371,50 @@ func TestPromQLGrafana(t *testing.T) {
 	get("/api/v1/query", url.Values{"query": {`nothing`}, "time": {e}}, &empty)
 	if empty.ResultType != "vector" || empty.Result == nil {
 		t.Errorf("empty query = %+v, want an empty vector", empty)
+	}
+}
+
+// blockingQuerier is a Querier whose Select waits for release, so that a
+// test can hold queries running.
+type blockingQuerier struct {
+	Querier
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b blockingQuerier) SelectSamples(mint, maxt int64, ms ...storage.Matcher) ([]storage.SeriesPoints, error) {
+	b.started <- struct{}{}
+	<-b.release
+	return b.Querier.SelectSamples(mint, maxt, ms...)
+}
+
+// TestPromQLMaxConcurrent checks QueryConfig.MaxConcurrent: with one slot
+// taken by a running query, a second request waits the query timeout and
+// then fails as Prometheus' timeout (503), and succeeds once the slot is free.
+func TestPromQLMaxConcurrent(t *testing.T) {
+	bq := blockingQuerier{Querier: fillDB(t), started: make(chan struct{}, 1), release: make(chan struct{})}
+	_, base := startQueryServer(t, bq, QueryConfig{MaxConcurrent: 1, Timeout: 300 * time.Millisecond})
+	u := base + "/api/v1/query?query=" + url.QueryEscape(`x`) + "&time=" + strconv.FormatInt(end.Unix(), 10)
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(u)
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	<-bq.started // the first query holds the only slot
+	code, body := httpGet(t, u)
+	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"errorType":"timeout"`) {
+		t.Fatalf("second query while the slot is taken: %d %s; want 503 timeout", code, body)
+	}
+	close(bq.release)
+	if code := <-first; code != http.StatusOK && code != http.StatusServiceUnavailable {
+		t.Fatalf("first query: status %d", code)
+	}
+	if code, body := httpGet(t, u); code != http.StatusOK {
+		t.Fatalf("query with the slot free: %d %s", code, body)
 	}
 }

@@ -66,6 +66,18 @@ type Config struct {
 	// when they are written), and reads skip samples older than now minus
 	// Retention.
 	Retention time.Duration
+	// MaxNewSeriesPerFlush bounds how many series one flush (the
+	// AppendSamples calls with one time) may create; zero or less means no
+	// bound. A new series costs about 15 µs of index writes, so a burst of
+	// a million new statsd series would otherwise hold one flush for many
+	// seconds of CPU. Samples of the series past the bound are not stored
+	// in that flush (counted in
+	// telltale_storage_history_samples_deferred_total); the aggregator
+	// sends them again at the next flush, which creates the next batch.
+	MaxNewSeriesPerFlush int
+	// EventRetention is how long error events are kept (their Badger TTL);
+	// zero keeps them forever. Issues are kept until deleted.
+	EventRetention time.Duration
 }
 
 // DefaultConfig returns a Config for dir sized for a small machine: about
@@ -101,6 +113,10 @@ func DefaultConfig(dir string) Config {
 		// Off by default: a flush survives kill -9 without it (DESIGN.md §5);
 		// fsync per write would cap throughput on slow disks.
 		SyncWrites: false,
+		// 50 000 new series cost about 0.75 s of one core: a flush every
+		// 10 s keeps creating series at 5 000/s while statsd ingest keeps
+		// the rest of the machine.
+		MaxNewSeriesPerFlush: 50_000,
 	}
 }
 
@@ -124,6 +140,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: ValueThreshold %d exceeds 15%% of MemTableSize %d", ErrInvalidConfig, c.ValueThreshold, c.MemTableSize)
 	case c.GCInterval < 0:
 		return fmt.Errorf("%w: GCInterval %v is negative", ErrInvalidConfig, c.GCInterval)
+	case c.EventRetention < 0:
+		return fmt.Errorf("%w: EventRetention %v is negative", ErrInvalidConfig, c.EventRetention)
 	case c.Retention < 0:
 		return fmt.Errorf("%w: Retention %v is negative", ErrInvalidConfig, c.Retention)
 	}

@@ -45,6 +45,10 @@ type DB struct {
 	log *slog.Logger
 	bdb *badger.DB
 	seq *badger.Sequence
+	// issueSeq hands out issue ids.
+	issueSeq *badger.Sequence
+	// codec compresses event bodies.
+	codec *codec
 	// firstNewID is the first series id leased by this process.
 	firstNewID uint64
 	// mayHaveStored reports whether Badger may hold series that are not in
@@ -82,6 +86,15 @@ type DB struct {
 	// knownLimit is the size at which knownValues is cleared:
 	// maxKnownValues, or less in tests.
 	knownLimit int
+
+	// budgetT is the flush time whose new series newLeft counts down:
+	// how many more series AppendSamples at budgetT may create (see
+	// Config.MaxNewSeriesPerFlush). Guarded by mu.
+	budgetT int64
+	newLeft int
+	// deferred counts samples not stored because their flush had created
+	// its share of new series.
+	deferred prometheus.Counter
 
 	// now is the clock of the read-time retention cut; tests replace it.
 	now func() time.Time
@@ -156,7 +169,22 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		_ = bdb.Close()
 		return nil, fmt.Errorf("storage: cannot read the series sequence: %w", err)
 	}
+	issueSeq, err := bdb.GetSequence(issueSeqKey, 100)
+	if err != nil {
+		_ = seq.Release()
+		_ = bdb.Close()
+		return nil, fmt.Errorf("storage: cannot get the issue sequence: %w", err)
+	}
+	codec, err := newCodec()
+	if err != nil {
+		_ = issueSeq.Release()
+		_ = seq.Release()
+		_ = bdb.Close()
+		return nil, err
+	}
 	db := &DB{
+		issueSeq:      issueSeq,
+		codec:         codec,
 		cfg:           cfg,
 		log:           log,
 		bdb:           bdb,
@@ -174,14 +202,18 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		stopGC:        make(chan struct{}),
 		gcDone:        make(chan struct{}),
 	}
-	if err := db.replay(); err != nil {
+	undo := func() {
+		codec.close()
+		_ = issueSeq.Release()
 		_ = seq.Release()
 		_ = bdb.Close()
+	}
+	if err := db.replay(); err != nil {
+		undo()
 		return nil, err
 	}
 	if err := db.registerMetrics(); err != nil {
-		_ = seq.Release()
-		_ = bdb.Close()
+		undo()
 		return nil, err
 	}
 	if cfg.GCInterval > 0 {
@@ -313,6 +345,10 @@ func (db *DB) Close() error {
 	if err := db.seq.Release(); err != nil {
 		errs = append(errs, fmt.Errorf("storage: cannot release the series sequence: %w", err))
 	}
+	if err := db.issueSeq.Release(); err != nil {
+		errs = append(errs, fmt.Errorf("storage: cannot release the issue sequence: %w", err))
+	}
+	db.codec.close()
 	if err := db.bdb.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("storage: cannot close badger: %w", err))
 	}
@@ -392,6 +428,10 @@ func (db *DB) registerMetrics() error {
 		Name: "telltale_storage_vlog_size_bytes",
 		Help: "Size of the value log on disk, as last computed by Badger (at open, then every minute).",
 	}, func() float64 { _, v := db.bdb.Size(); return float64(v) })
+	db.deferred = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "telltale_storage_history_samples_deferred_total",
+		Help: "Samples of new series not stored in their flush because it had created max_new_series_per_flush series; a later flush stores them.",
+	})
 	budget := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "telltale_storage_memory_budget_bytes",
 		Help: "Configured memory budget of Badger by part: memtables (size × count), block_cache, index_cache.",
@@ -403,7 +443,7 @@ func (db *DB) registerMetrics() error {
 	if db.reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{db.gcRuns, lsm, vlog, budget} {
+	for _, c := range []prometheus.Collector{db.gcRuns, db.deferred, lsm, vlog, budget} {
 		if err := db.reg.Register(c); err != nil {
 			for _, done := range db.collectors {
 				db.reg.Unregister(done)

@@ -117,13 +117,18 @@ func (db *DB) AppendSamples(t int64, samples []Sample) error {
 	for i := range samples {
 		lss[i] = samples[i].Labels
 	}
-	ids, _, err := db.SeriesIDs(make([]uint64, 0, len(samples)), lss)
+	ids, _, err := db.seriesIDs(make([]uint64, 0, len(samples)), lss, true, t)
 	if err != nil {
 		return err
 	}
-	pairs := make([]pair, len(samples))
+	pairs := make([]pair, 0, len(samples))
 	for i, id := range ids {
-		pairs[i] = pair{id: id, v: samples[i].Value}
+		if id != 0 {
+			pairs = append(pairs, pair{id: id, v: samples[i].Value})
+		}
+	}
+	if n := len(samples) - len(pairs); n > 0 {
+		db.deferred.Add(float64(n))
 	}
 	slices.SortStableFunc(pairs, func(a, b pair) int { return cmp.Compare(a.id, b.id) })
 

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/telltale-dev/telltale/storage"
 )
 
@@ -346,4 +348,77 @@ func TestHistoryConcurrentRead(t *testing.T) {
 		}
 	}
 	checkSeries(t, db, 3, flushes)
+}
+
+// TestHistoryNewSeriesBudget checks Config.MaxNewSeriesPerFlush: a flush
+// creates at most that many series over all its AppendSamples calls, the
+// samples of the others are counted as deferred, and later flushes create
+// them in turn while the known series keep their samples.
+func TestHistoryNewSeriesBudget(t *testing.T) {
+	cfg := storage.DefaultConfig(t.TempDir())
+	cfg.MaxNewSeriesPerFlush = 10
+	reg := prometheus.NewRegistry()
+	db, err := storage.Open(cfg, reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	samples := make([]storage.Sample, 25)
+	for i := range samples {
+		samples[i] = storage.Sample{Labels: seriesLabels(i), Value: float64(i)}
+	}
+	stored := func() int {
+		n := 0
+		for i := range samples {
+			ids, err := db.Select(mustMatcher(t, storage.MatchEqual, "i", strconv.Itoa(i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				pts, err := db.Samples(id, 0, math.MaxInt64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n += len(pts)
+			}
+		}
+		return n
+	}
+	// One flush in two calls: 10 series of 25 are created.
+	for _, part := range [][]storage.Sample{samples[:15], samples[15:]} {
+		if err := db.AppendSamples(t0, part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := stored(); got != 10 {
+		t.Fatalf("after flush 1: %d samples stored, want 10", got)
+	}
+	if got := counterValue(t, reg, "telltale_storage_history_samples_deferred_total"); got != 15 {
+		t.Fatalf("deferred = %v, want 15", got)
+	}
+	// Flush 2 stores the 10 known series and creates 10 more; flush 3 the rest.
+	for n, want := range []int{10 + 20, 10 + 20 + 25} {
+		if err := db.AppendSamples(t0+int64(n+1)*step, samples); err != nil {
+			t.Fatal(err)
+		}
+		if got := stored(); got != want {
+			t.Fatalf("after flush %d: %d samples stored, want %d", n+2, got, want)
+		}
+	}
+}
+
+// counterValue returns the value of the counter registered on reg as name.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("%s is not registered", name)
+	return 0
 }

@@ -83,6 +83,13 @@ func (db *DB) SeriesID(ls Labels) (id uint64, created bool, err error) {
 // cache is left as it was (series written before a failed batch may exist
 // on disk and are found again by the next call).
 func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
+	return db.seriesIDs(dst, lss, false, 0)
+}
+
+// seriesIDs is SeriesIDs; with budget, it creates at most the series that
+// the flush at time t has left of Config.MaxNewSeriesPerFlush, and returns
+// id 0 for the series past it (not created, not cached).
+func (db *DB) seriesIDs(dst []uint64, lss []Labels, budget bool, t int64) ([]uint64, int, error) {
 	if err := db.acquire(); err != nil {
 		return dst, 0, err
 	}
@@ -112,6 +119,13 @@ func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
 
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	left := -1 // no bound
+	if budget && db.cfg.MaxNewSeriesPerFlush > 0 {
+		if t != db.budgetT {
+			db.budgetT, db.newLeft = t, db.cfg.MaxNewSeriesPerFlush
+		}
+		left = db.newLeft
+	}
 	ids := dst[start:]
 	// added records the cache entries made here, to undo them on error.
 	var added []int
@@ -138,6 +152,11 @@ func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
 				}
 			}
 			if !found {
+				if left == 0 {
+					ids[i] = 0 // past the flush's budget: stored by a later flush
+					continue
+				}
+				left--
 				var err error
 				if id, err = db.nextID(); err != nil {
 					return err
@@ -162,6 +181,9 @@ func (db *DB) SeriesIDs(dst []uint64, lss []Labels) ([]uint64, int, error) {
 	}
 	if len(toWrite) == 0 {
 		return dst, 0, nil
+	}
+	if left >= 0 {
+		db.newLeft = left
 	}
 	entries, size := 0, 0
 	for _, i := range toWrite {

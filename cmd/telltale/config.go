@@ -99,10 +99,13 @@ type StatsdConfig struct {
 	// 0 means no limit.
 	MaxSeriesPerMetric int `yaml:"max_series_per_metric"`
 	// History keeps every flush in the embedded store and serves it through
-	// the Prometheus query API (/api/v1). Off by default for now: creating a
-	// new series in the store costs about 36 µs, so a burst of new series
-	// (200 000/s, say) would outrun it. Flag -history.
+	// the Prometheus query API (/api/v1). On by default; -history=false
+	// turns it off.
 	History bool `yaml:"history"`
+	// HistoryMaxNewSeries bounds the series one flush creates in the
+	// history (about 15 µs of CPU each): a burst of new series is stored
+	// over the next flushes instead of stalling one. 0 means no bound.
+	HistoryMaxNewSeries int `yaml:"history_max_new_series"`
 }
 
 // Quantiles returns Percentiles as quantiles in (0, 1], in the same order.
@@ -154,19 +157,21 @@ func Defaults() Config {
 		DataDir: "./data",
 		HTTP:    HTTPConfig{Addr: "127.0.0.1:8080"},
 		Statsd: StatsdConfig{
-			Addr:               "127.0.0.1:8125",
-			FlushInterval:      10 * time.Second,
-			Percentiles:        []float64{50, 90, 95, 99},
-			UDPReaders:         0,
-			Workers:            0,
-			ReadBuffer:         8 << 20,
-			QueueSize:          2048,
-			MaxLineLength:      64 << 10,
-			MaxTCPConnections:  1024,
-			TCPIdleTimeout:     5 * time.Minute,
-			SeriesIdleTimeout:  10 * time.Minute,
-			MaxSeries:          2_000_000,
-			MaxSeriesPerMetric: 100_000,
+			Addr:                "127.0.0.1:8125",
+			FlushInterval:       10 * time.Second,
+			Percentiles:         []float64{50, 90, 95, 99},
+			UDPReaders:          0,
+			Workers:             0,
+			ReadBuffer:          8 << 20,
+			QueueSize:           2048,
+			MaxLineLength:       64 << 10,
+			MaxTCPConnections:   1024,
+			TCPIdleTimeout:      5 * time.Minute,
+			SeriesIdleTimeout:   10 * time.Minute,
+			MaxSeries:           2_000_000,
+			MaxSeriesPerMetric:  100_000,
+			History:             true,
+			HistoryMaxNewSeries: 50_000,
 		},
 		Retention: RetentionConfig{
 			Events:  720 * time.Hour,
@@ -403,6 +408,9 @@ func (c *Config) check() []fieldError {
 	}
 	if s.MaxSeries < 0 {
 		fail("statsd.max_series", "must not be negative (0 means no limit), got %d", s.MaxSeries)
+	}
+	if s.HistoryMaxNewSeries < 0 {
+		fail("statsd.history_max_new_series", "must not be negative (0 means no limit), got %d", s.HistoryMaxNewSeries)
 	}
 	if s.MaxSeriesPerMetric < 0 {
 		fail("statsd.max_series_per_metric", "must not be negative (0 means no limit), got %d", s.MaxSeriesPerMetric)

@@ -73,6 +73,7 @@ statsd:
   max_series: 0
   max_series_per_metric: 5
   history: true
+  history_max_new_series: 1000
 retention:
   events: 24h
 organization: acme
@@ -92,7 +93,7 @@ auth:
 					Addr: ":9125", FlushInterval: 90 * time.Second, Percentiles: []float64{50, 99.9},
 					UDPReaders: 4, Workers: 3, ReadBuffer: 1 << 20, QueueSize: 100, MaxLineLength: 1024,
 					MaxTCPConnections: 10, TCPIdleTimeout: 0, SeriesIdleTimeout: 0, MaxSeries: 0, MaxSeriesPerMetric: 5,
-					History: true,
+					History: true, HistoryMaxNewSeries: 1000,
 				}
 				c.Retention.Events = 24 * time.Hour
 				c.Organization = "acme"
@@ -117,10 +118,10 @@ auth:
 		},
 		{
 			name: "flags without file",
-			args: []string{"-data-dir", "/tmp/d", "-http-addr", ":0", "-statsd-addr", "127.0.0.1:0", "-flush-interval", "250ms", "-history"},
+			args: []string{"-data-dir", "/tmp/d", "-http-addr", ":0", "-statsd-addr", "127.0.0.1:0", "-flush-interval", "250ms", "-history=false"},
 			want: func(c *Config) {
 				c.DataDir = "/tmp/d"
-				c.Statsd.History = true
+				c.Statsd.History = false
 				c.HTTP = HTTPConfig{Addr: ":0", PublicURL: "http://127.0.0.1:0"}
 				c.Statsd.Addr = "127.0.0.1:0"
 				c.Statsd.FlushInterval = 250 * time.Millisecond

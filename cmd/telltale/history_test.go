@@ -68,7 +68,12 @@ func queryClient(t *testing.T, m *Main, dir string) v1.API {
 
 func instant(t *testing.T, api v1.API, q string) model.Vector {
 	t.Helper()
-	v, _, _, err := api.Query(context.Background(), q, time.Now())
+	return instantAt(t, api, q, time.Now())
+}
+
+func instantAt(t *testing.T, api v1.API, q string, at time.Time) model.Vector {
+	t.Helper()
+	v, _, _, err := api.Query(context.Background(), q, at)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -111,6 +116,26 @@ func TestHistoryEndToEnd(t *testing.T) {
 	if vec := instant(t, api, `rate(hist_hits{env="prod"}[1m]) > 0`); len(vec) != 1 {
 		t.Errorf("rate of a rising counter = %v, want one positive series", vec)
 	}
+	// increase() over the whole history: the raw samples' last minus
+	// first, extrapolated by Prometheus' rule by at most one average
+	// interval in all.
+	at := time.Now()
+	raw, _, _, err := api.Query(context.Background(), `hist_hits{env="prod"}[10m]`, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mx, ok := raw.(model.Matrix); !ok || len(mx) != 1 || len(mx[0].Values) < 3 {
+		t.Errorf("raw samples = %v, want one series with several", raw)
+	} else {
+		vs := mx[0].Values
+		delta := float64(vs[len(vs)-1].Value - vs[0].Value)
+		most := delta * float64(len(vs)) / float64(len(vs)-1)
+		last := vs[len(vs)-1].Timestamp.Time()
+		inc := instantAt(t, api, `increase(hist_hits{env="prod"}[10m])`, last)
+		if len(inc) != 1 || float64(inc[0].Value) < delta-1e-9 || float64(inc[0].Value) > most+1e-9 {
+			t.Errorf("increase = %v, want within [%v, %v] (samples %v)", inc, delta, most, vs)
+		}
+	}
 	r, _, _, err := api.QueryRange(context.Background(), `hist_hits{env="dev"}`, v1.Range{Start: start, End: time.Now(), Step: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -131,5 +156,56 @@ func TestHistoryEndToEnd(t *testing.T) {
 	api2 := queryClient(t, m2, dir)
 	if vec := instant(t, api2, `sum(max_over_time(hist_hits[1m]))`); len(vec) != 1 || vec[0].Value != 60 {
 		t.Errorf("after restart, sum(max_over_time(hist_hits[1m])) = %v, want 60", vec)
+	}
+}
+
+// TestHistoryQuantiles sends 1 000 timer values in one flush interval (the
+// final flush of Close: the interval is an hour), restarts, and reads the
+// summary's quantile series back through the real client: each within the
+// sketch's 1 % relative accuracy of the exact quantile of what was sent.
+func TestHistoryQuantiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Defaults()
+	cfg.DataDir = dir
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Statsd.Addr = "127.0.0.1:0"
+	cfg.Statsd.FlushInterval = time.Hour
+	m := NewMain(cfg, nil)
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for v := 1; v <= 1000; v++ {
+		fmt.Fprintf(&b, "q.lat:%d|ms\n", v)
+	}
+	send(t, "tcp", m.StatsdAddr(), b.String())
+	eventually(t, "all lines received", func() error {
+		n := 0.0
+		if f := scrapeMetrics(t, m)["telltale_statsd_lines_received_total"]; f != nil {
+			for _, s := range f.Metric {
+				n += s.GetCounter().GetValue()
+			}
+		}
+		if n < 1000 {
+			return fmt.Errorf("%v lines received", n)
+		}
+		return nil
+	})
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m2 := startWithHistory(t, dir)
+	api := queryClient(t, m2, dir)
+	for _, c := range []struct {
+		q    string
+		want float64 // seconds: the exact quantile of 1..1000 ms
+	}{{"0.5", 0.5}, {"0.9", 0.9}, {"0.99", 0.99}} {
+		vec := instant(t, api, `q_lat{quantile="`+c.q+`"}`)
+		if len(vec) != 1 || math.Abs(float64(vec[0].Value)-c.want) > 0.011*c.want {
+			t.Errorf("q_lat{quantile=%q} = %v, want %v ± 1.1%%", c.q, vec, c.want)
+		}
+	}
+	if vec := instant(t, api, `q_lat_count`); len(vec) != 1 || vec[0].Value != 1000 {
+		t.Errorf("q_lat_count = %v, want 1000", vec)
 	}
 }

@@ -76,6 +76,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if cfg.Statsd.History {
 		scfg := storage.DefaultConfig(cfg.DataDir)
 		scfg.Retention = cfg.Retention.Metrics
+		scfg.MaxNewSeriesPerFlush = cfg.Statsd.HistoryMaxNewSeries
 		db, err := storage.Open(scfg, m.Registry, m.Log.With("component", "storage"))
 		if err != nil {
 			return err
