@@ -87,3 +87,4 @@ clean: ## remove build and benchmark outputs (keeps ./data and .tools/)
 
 # End-to-end benchmarks (bench-statsd, ...) live beside their code.
 -include bench/bench.mk
+-include bench/sentry.mk

@@ -63,7 +63,10 @@ type Server struct {
 	srv      *fasthttp.Server
 	ready    atomic.Bool
 	ln       net.Listener
-	prom     *promAPI // nil until EnableQuery
+	prom     *promAPI   // nil until EnableQuery
+	sentry   *sentryAPI // nil until EnableIssues
+	// ingest answers the Sentry ingest endpoints (SetIngest).
+	ingest func(*fasthttp.RequestCtx) bool
 
 	requests *prometheus.CounterVec
 }
@@ -150,6 +153,19 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, errNotReady)
 		}
 	default:
+		if s.sentry != nil && bytes.HasPrefix(ctx.Path(), []byte("/api/0/")) {
+			if !s.authorized(ctx) {
+				name = "unauthorized"
+				writeError(ctx, errUnauthorized)
+				break
+			}
+			name = s.sentry.serve(ctx)
+			break
+		}
+		if s.ingest != nil && s.ingest(ctx) {
+			name = "sentry_ingest"
+			break
+		}
 		if s.prom != nil && bytes.HasPrefix(ctx.Path(), []byte("/api/v1/")) {
 			if !s.authorized(ctx) {
 				name = "unauthorized"

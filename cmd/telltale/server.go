@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/telltale-dev/telltale/aggregate"
+	"github.com/telltale-dev/telltale/aggregate/issues"
 	"github.com/telltale-dev/telltale/api"
 	"github.com/telltale-dev/telltale/ingest"
 	"github.com/telltale-dev/telltale/storage"
@@ -38,6 +39,9 @@ type Main struct {
 	agg    *aggregate.Aggregator
 	statsd *ingest.StatsdServer
 	http   *api.Server
+	// tracker commits Sentry events and holds the issue table.
+	tracker *issues.Tracker
+	sentry  *ingest.Sentry
 
 	cancelFlush context.CancelFunc
 	flushDone   chan struct{}
@@ -71,25 +75,29 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create data directory: %w", err)
 	}
-	sink := m.Sink
-	var tokens []string
-	if cfg.Statsd.History {
-		scfg := storage.DefaultConfig(cfg.DataDir)
-		scfg.Retention = cfg.Retention.Metrics
-		scfg.MaxNewSeriesPerFlush = cfg.Statsd.HistoryMaxNewSeries
-		db, err := storage.Open(scfg, m.Registry, m.Log.With("component", "storage"))
-		if err != nil {
-			return err
-		}
-		m.db = db
-		if sink == nil {
-			sink = aggregate.NewHistorySink(db, m.Registry)
-		}
-		if tokens, err = m.apiTokens(); err != nil {
-			return err
-		}
+	scfg := storage.DefaultConfig(cfg.DataDir)
+	scfg.Retention = cfg.Retention.Metrics
+	scfg.EventRetention = cfg.Retention.Events
+	scfg.MaxNewSeriesPerFlush = cfg.Statsd.HistoryMaxNewSeries
+	// Events are acknowledged only once durable: every write request
+	// fsyncs, and the group commit makes many events share one.
+	scfg.SyncWrites = true
+	db, err := storage.Open(scfg, m.Registry, m.Log.With("component", "storage"))
+	if err != nil {
+		return err
 	}
-	var err error
+	m.db = db
+	sink := m.Sink
+	if sink == nil && cfg.Statsd.History {
+		sink = aggregate.NewHistorySink(db, m.Registry)
+	}
+	tokens, err := m.apiTokens()
+	if err != nil {
+		return err
+	}
+	if err := m.startTracker(); err != nil {
+		return err
+	}
 	m.agg, err = aggregate.New(aggregate.Config{
 		FlushInterval:      cfg.Statsd.FlushInterval,
 		Percentiles:        cfg.Statsd.Percentiles,
@@ -117,15 +125,23 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.http, err = api.New(api.Config{Addr: cfg.HTTP.Addr, Tokens: tokens}, m.Registry, m.agg, m.Registry, m.Log.With("component", "http"))
+	m.http, err = api.New(api.Config{Addr: cfg.HTTP.Addr, Tokens: tokens, MaxRequestBodySize: maxIngestBody}, m.Registry, m.agg, m.Registry, m.Log.With("component", "http"))
 	if err != nil {
 		return err
 	}
-	if m.db != nil {
+	if cfg.Statsd.History {
 		if err := m.http.EnableQuery(m.db, api.QueryConfig{}, m.Registry); err != nil {
 			return err
 		}
 	}
+	if err := m.http.EnableIssues(m.tracker, api.IssuesConfig{Organization: cfg.Organization, PublicURL: cfg.HTTP.PublicURL}); err != nil {
+		return err
+	}
+	m.sentry, err = ingest.NewSentry(ingest.SentryConfig{}, m.tracker, m.Registry, m.Log.With("component", "sentry"))
+	if err != nil {
+		return err
+	}
+	m.http.SetIngest(m.sentry.Handle)
 
 	flushCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancelFlush = cancel
@@ -173,6 +189,12 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 		if m.statsd != nil {
 			step("statsd", func() error { return m.statsd.Close(ctx) })
+		}
+		if m.tracker != nil {
+			step("event commit", func() error { return m.tracker.Close(ctx) })
+		}
+		if m.sentry != nil {
+			m.sentry.Close()
 		}
 		if m.cancelFlush != nil {
 			m.cancelFlush()
@@ -226,4 +248,33 @@ func (m *Main) apiTokens() ([]string, error) {
 	}
 	m.Log.Info("made an admin API token; use it as 'Authorization: Bearer <token>' for /api/v1 (and Grafana)", "token", tok, "file", path)
 	return []string{tok}, nil
+}
+
+// maxIngestBody bounds a request body as received (compressed or not):
+// Sentry envelopes with attachments can be large; the decompressed size
+// has its own bound in ingest.
+const maxIngestBody = 32 << 20
+
+// startTracker opens the issue table, creates the configured projects (or
+// the default one) and starts the group commit. A project created here has
+// its DSN logged, so that a new user can paste it into an SDK.
+func (m *Main) startTracker() error {
+	t, err := issues.New(issues.Config{}, m.db, m.Registry, m.Log.With("component", "issues"))
+	if err != nil {
+		return err
+	}
+	var want []issues.Project
+	for _, p := range m.Config.Projects {
+		want = append(want, issues.Project{ID: uint32(p.ID), Slug: p.Slug, Name: p.Slug, Platform: p.Platform, Keys: p.Keys, RateLimit: p.RateLimit})
+	}
+	created, err := t.EnsureProjects(want)
+	if err != nil {
+		return err
+	}
+	for _, p := range created {
+		m.Log.Info("created project; point a Sentry SDK at its DSN", "project", p.Slug, "id", p.ID, "dsn", api.DSN(m.Config.HTTP.PublicURL, p.Keys[0], p.ID))
+	}
+	m.tracker = t
+	go t.Run()
+	return nil
 }

@@ -1,0 +1,466 @@
+package grouping
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"strconv"
+	"unicode/utf8"
+)
+
+// ConfigVersion names the grouping algorithm implemented by this package. It
+// is stored beside each hash so that a later change can compute secondary
+// hashes with the old version instead of splitting existing issues.
+const ConfigVersion = "telltale:2026-11-26"
+
+// Event is the part of a decoded Sentry event that grouping needs. Strings
+// are used as given; Group does not modify or retain the Event.
+type Event struct {
+	Platform, Level, Logger, Transaction string
+	// Message is the top-level "message" string or message.formatted.
+	Message string
+	// LogTemplate is logentry.message, the template with %s placeholders.
+	// Grouping prefers it to the formatted text.
+	LogTemplate string
+	// LogFormatted is logentry.formatted.
+	LogFormatted string
+	Fingerprint  []string
+	Tags         []Tag
+	// Exceptions are in the order sent: root cause first, the outermost
+	// (caught) exception last.
+	Exceptions []Exception
+	Threads    []Thread
+}
+
+// Tag is one event tag.
+type Tag struct{ Key, Value string }
+
+// Exception is one entry of the event's exception values.
+type Exception struct {
+	Type, Value, Module string
+	// Synthetic is mechanism.synthetic: the type was made up by the SDK.
+	Synthetic bool
+	// Handled is mechanism.handled, nil when absent.
+	Handled *bool
+	// MechanismType is mechanism.type.
+	MechanismType string
+	// Frames are ordered caller first, crashing frame last.
+	Frames []Frame
+}
+
+// Thread is one entry of the event's threads values.
+type Thread struct {
+	ID, Name         string
+	Crashed, Current bool
+	// Frames are ordered caller first, crashing frame last.
+	Frames []Frame
+}
+
+// Frame is one stack frame.
+type Frame struct {
+	Filename, AbsPath, Module, Package, Function, RawFunction, ContextLine, Platform string
+	// InApp is nil when the SDK did not say; see the package doc for how an
+	// unset value is decided.
+	InApp         *bool
+	Lineno, Colno int
+}
+
+// Result is what Group derives from an event.
+type Result struct {
+	// Hash is 32 lowercase hex digits: the md5 of the contributing values.
+	Hash string
+	// Kind is "default", "hybrid" (fingerprint containing {{ default }}) or
+	// "custom" (fingerprint without it).
+	Kind string
+	// Variant names what decided the default hash: "app", "system",
+	// "message" or "fallback" (nothing usable, the hash of nothing). It is
+	// "custom-fingerprint" when a custom fingerprint replaced the default.
+	Variant string
+	// Components lists everything considered, in hash order, with whether it
+	// contributed and, when it did not, a hint saying why.
+	Components []Component
+	Title      string
+	Culprit    string
+	Metadata   Metadata
+}
+
+// Component is one grouping input, shown in the UI and in golden tests.
+type Component struct {
+	// ID locates the input, e.g. "exception[0].type",
+	// "exception[1].stacktrace.frame[3]", "threads.stacktrace.frame[0]",
+	// "message" or "fingerprint[0]".
+	ID string
+	// Values are the (normalised) values; for a frame the contributing parts
+	// in the order module or filename, function, context line.
+	Values      []string
+	Contributes bool
+	// Hint says why the component does not contribute, or how its value was
+	// changed; empty otherwise.
+	Hint string
+
+	// kinds tags each entry of Values for the hash (see kind* constants), so
+	// that e.g. a frame with only a module never hashes like a frame with
+	// only a function.
+	kinds string
+}
+
+// Metadata is the issue metadata Sentry derives from an event.
+type Metadata struct {
+	// Type and Value come from the outermost (last) exception; Type is empty
+	// for synthetic exceptions.
+	Type, Value string
+	// Filename and Function locate the crashing frame (in-app preferred).
+	Filename, Function string
+	// Title is set for message (non-error) events.
+	Title string
+}
+
+// Hash kind tags. Each contributing value is hashed as tag byte, value, 0xFF.
+const (
+	kindType        = 't'
+	kindValue       = 'v'
+	kindModule      = 'm'
+	kindFilename    = 'f'
+	kindFunction    = 'n'
+	kindContextLine = 'c'
+	kindMessage     = 'g'
+	kindFingerprint = 'p'
+)
+
+// Hints, shared so that building components does not allocate.
+const (
+	hintSynthetic         = "ignored because exception is synthetic"
+	hintStackPrecedence   = "ignored because stacktrace takes precedence"
+	hintStripped          = "stripped event-specific values"
+	hintNonApp            = "non app frame"
+	hintRecursion         = "ignored due to recursion"
+	hintLowQualityJS      = "ignored low quality javascript frame"
+	hintSingleJS          = "ignored single non-URL JavaScript frame"
+	hintNoValues          = "ignored because frame has no usable module, filename, function or context line"
+	hintNoType            = "ignored because exception has no type"
+	hintNoValue           = "ignored because exception has no value"
+	hintNoFrames          = "ignored because it contains no frames"
+	hintExceptionWins     = "ignored because exception takes precedence"
+	hintThreadsWin        = "ignored because thread stacktrace takes precedence"
+	hintCustomFingerprint = "ignored because custom fingerprint takes precedence"
+)
+
+// emptyHash is md5 of nothing: Sentry's fallback hash.
+const emptyHash = "d41d8cd98f00b204e9800998ecf8427e"
+
+// Group computes the grouping result of ev. It never panics on any input and
+// is safe for concurrent use.
+func Group(ev *Event) Result {
+	var r Result
+	def := defaultComponents(ev, &r)
+	r.Kind = "default"
+	if len(ev.Fingerprint) > 0 {
+		applyFingerprint(ev, &r, def)
+	} else {
+		r.Components = def
+	}
+	r.Hash = hashComponents(r.Components)
+	describe(ev, &r)
+	return r
+}
+
+// hashComponents is md5 over the contributing values of comps.
+func hashComponents(comps []Component) string {
+	var scratch [1024]byte
+	buf := scratch[:0]
+	for i := range comps {
+		c := &comps[i]
+		if !c.Contributes {
+			continue
+		}
+		for j, v := range c.Values {
+			k := byte(kindValue)
+			if j < len(c.kinds) {
+				k = c.kinds[j]
+			}
+			buf = append(buf, k)
+			if !utf8.ValidString(v) {
+				v = toValidUTF8(v)
+			}
+			buf = append(buf, v...)
+			buf = append(buf, 0xFF)
+		}
+	}
+	if len(buf) == 0 {
+		return emptyHash
+	}
+	sum := md5.Sum(buf)
+	return hex.EncodeToString(sum[:])
+}
+
+// toValidUTF8 replaces invalid bytes so that 0xFF can only be a separator.
+func toValidUTF8(s string) string {
+	out := make([]byte, 0, len(s))
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && n == 1 {
+			out = append(out, "\uFFFD"...)
+		} else {
+			out = append(out, s[:n]...)
+		}
+		s = s[n:]
+	}
+	return string(out)
+}
+
+// defaultComponents builds the default (no fingerprint) components and sets
+// r.Variant.
+func defaultComponents(ev *Event, r *Result) []Component {
+	b := builder{ev: ev}
+	if len(ev.Exceptions) > 0 {
+		if b.exceptions() {
+			r.Variant = b.variant
+			b.addMessage(hintExceptionWins, false)
+			return b.comps
+		}
+	} else if th := crashThread(ev); th != nil {
+		if b.thread(th) {
+			r.Variant = b.variant
+			b.addMessage(hintThreadsWin, false)
+			return b.comps
+		}
+	}
+	if b.addMessage("", true) {
+		r.Variant = "message"
+		return b.comps
+	}
+	r.Variant = "fallback"
+	return b.comps
+}
+
+// builder accumulates components; vals is a shared backing array for frame
+// values so that a 20-frame event costs a handful of allocations.
+type builder struct {
+	ev      *Event
+	comps   []Component
+	vals    []string
+	variant string
+}
+
+// stackInfo is the variant-independent analysis of one stack trace.
+type stackInfo struct {
+	keys       []frameKey
+	appContrib bool // some in-app frame contributes
+	sysContrib bool // some frame contributes
+}
+
+func (b *builder) analyse(frames []Frame) stackInfo {
+	var si stackInfo
+	if len(frames) == 0 {
+		return si
+	}
+	si.keys = make([]frameKey, len(frames))
+	for i := range frames {
+		var prev *Frame
+		if i > 0 {
+			prev = &frames[i-1]
+		}
+		k := &si.keys[i]
+		buildFrameKey(k, &frames[i], prev, b.ev.Platform)
+		if k.contributes {
+			si.sysContrib = true
+			if k.inApp {
+				si.appContrib = true
+			}
+		}
+	}
+	// Sentry ignores single-frame JavaScript stack traces without a function
+	// whose file comes from a URL: too little to group on.
+	if len(frames) == 1 && si.keys[0].contributes {
+		f := &frames[0]
+		if isJSFamily(platformOf(f, b.ev.Platform)) && f.Function == "" && hasURLOrigin(f.AbsPath, true) {
+			si.keys[0].contributes = false
+			si.keys[0].hint = hintSingleJS
+			si.sysContrib, si.appContrib = false, false
+		}
+	}
+	return si
+}
+
+// exceptions adds the chained-exception components; it reports whether any
+// contributes.
+func (b *builder) exceptions() bool {
+	exs := b.ev.Exceptions
+	infos := make([]stackInfo, len(exs))
+	anyApp, anySys, nframes := false, false, 0
+	for i := range exs {
+		infos[i] = b.analyse(exs[i].Frames)
+		anyApp = anyApp || infos[i].appContrib
+		anySys = anySys || infos[i].sysContrib
+		nframes += len(exs[i].Frames)
+	}
+	app := anyApp || !anySys
+	b.variant = "app"
+	if !app {
+		b.variant = "system"
+	}
+	b.comps = make([]Component, 0, nframes+2*len(exs)+1)
+	b.vals = make([]string, 0, 3*nframes)
+	contributes := false
+	for i := range exs {
+		e := &exs[i]
+		prefix := "exception[" + strconv.Itoa(i) + "]"
+		stackContrib := b.addFrames(prefix+".stacktrace.frame", &infos[i], app)
+		if stackContrib {
+			contributes = true
+		}
+		tc := Component{ID: prefix + ".type", kinds: "t"}
+		switch {
+		case e.Type == "":
+			tc.Hint = hintNoType
+		case e.Synthetic:
+			tc.Values = []string{e.Type}
+			tc.Hint = hintSynthetic
+		default:
+			tc.Values = []string{e.Type}
+			tc.Contributes = true
+			contributes = true
+		}
+		b.comps = append(b.comps, tc)
+		vc := Component{ID: prefix + ".value", kinds: "v"}
+		switch {
+		case e.Value == "":
+			vc.Hint = hintNoValue
+		case stackContrib:
+			// Not normalised: the value does not contribute, and skipping
+			// the regexp keeps the common case cheap.
+			vc.Values = []string{e.Value}
+			vc.Hint = hintStackPrecedence
+		default:
+			n := Normalize(e.Value)
+			if n == "" {
+				vc.Hint = hintNoValue
+				break
+			}
+			vc.Values = []string{n}
+			vc.Contributes = true
+			contributes = true
+			if n != e.Value {
+				vc.Hint = hintStripped
+			}
+		}
+		b.comps = append(b.comps, vc)
+	}
+	return contributes
+}
+
+// thread adds the components of the chosen thread's stack trace.
+func (b *builder) thread(th *Thread) bool {
+	si := b.analyse(th.Frames)
+	app := si.appContrib || !si.sysContrib
+	b.variant = "app"
+	if !app {
+		b.variant = "system"
+	}
+	b.comps = make([]Component, 0, len(th.Frames)+1)
+	b.vals = make([]string, 0, 3*len(th.Frames))
+	return b.addFrames("threads.stacktrace.frame", &si, app)
+}
+
+// addFrames appends one component per frame and reports whether the stack
+// trace contributes in the chosen variant.
+func (b *builder) addFrames(prefix string, si *stackInfo, app bool) bool {
+	// All frame IDs share one string: one allocation instead of one per frame.
+	buf := make([]byte, 0, len(si.keys)*(len(prefix)+6))
+	for i := range si.keys {
+		buf = append(buf, prefix...)
+		buf = append(buf, '[')
+		buf = strconv.AppendInt(buf, int64(i), 10)
+		buf = append(buf, ']')
+	}
+	ids := string(buf)
+	off := 0
+	contributes := false
+	for i := range si.keys {
+		k := &si.keys[i]
+		start := len(b.vals)
+		b.vals = append(b.vals, k.vals[:k.n]...)
+		idLen := len(prefix) + 2 + decimalLen(i)
+		id := ids[off : off+idLen]
+		off += idLen
+		c := Component{
+			ID:          id,
+			Values:      b.vals[start:len(b.vals):len(b.vals)],
+			Contributes: k.contributes,
+			Hint:        k.hint,
+			kinds:       k.kinds(),
+		}
+		if c.Contributes && app && !k.inApp {
+			c.Contributes = false
+			c.Hint = hintNonApp
+		}
+		if c.Contributes {
+			contributes = true
+		}
+		b.comps = append(b.comps, c)
+	}
+	return contributes
+}
+
+// decimalLen is the number of decimal digits of a non-negative i.
+func decimalLen(i int) int {
+	n := 1
+	for i >= 10 {
+		i /= 10
+		n++
+	}
+	return n
+}
+
+// addMessage appends the message component. When use is false the message
+// is only shown (raw) with hint; it reports whether it contributes.
+func (b *builder) addMessage(hint string, use bool) bool {
+	msg := messageForGrouping(b.ev)
+	if msg == "" {
+		return false
+	}
+	if !use {
+		b.comps = append(b.comps, Component{ID: "message", Values: []string{msg}, Hint: hint, kinds: "g"})
+		return false
+	}
+	n := Normalize(msg)
+	if n == "" {
+		return false
+	}
+	c := Component{ID: "message", Values: []string{n}, Contributes: true, kinds: "g"}
+	if n != msg {
+		c.Hint = hintStripped
+	}
+	b.comps = append(b.comps, c)
+	return true
+}
+
+// messageForGrouping prefers the template, as Sentry's message strategy does.
+func messageForGrouping(ev *Event) string {
+	switch {
+	case ev.LogTemplate != "":
+		return ev.LogTemplate
+	case ev.LogFormatted != "":
+		return ev.LogFormatted
+	}
+	return ev.Message
+}
+
+// crashThread picks the crashed thread, else the current one, else the only
+// one. Sentry's threads strategy only uses a single thread; preferring the
+// crashed or current one is our extension for multi-thread payloads.
+func crashThread(ev *Event) *Thread {
+	for i := range ev.Threads {
+		if ev.Threads[i].Crashed {
+			return &ev.Threads[i]
+		}
+	}
+	for i := range ev.Threads {
+		if ev.Threads[i].Current {
+			return &ev.Threads[i]
+		}
+	}
+	if len(ev.Threads) == 1 {
+		return &ev.Threads[0]
+	}
+	return nil
+}

@@ -1,0 +1,355 @@
+package issues
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/telltale-dev/telltale/storage"
+)
+
+// Project is one project: its ingest keys and rate limit.
+type Project struct {
+	ID       uint32   `json:"id"`
+	Slug     string   `json:"slug"`
+	Name     string   `json:"name"`
+	Platform string   `json:"platform"`
+	Keys     []string `json:"keys"`
+	// RateLimit is the events per second the project may send (0 = no limit).
+	RateLimit int       `json:"rateLimit"`
+	Created   time.Time `json:"created"`
+}
+
+// HasKey reports whether key is one of the project's ingest keys, in
+// constant time per key.
+func (p *Project) HasKey(key string) bool {
+	ok := 0
+	for _, k := range p.Keys {
+		ok |= subtle.ConstantTimeCompare([]byte(k), []byte(key))
+	}
+	return ok == 1
+}
+
+// NewKey returns a new random ingest key (32 hex digits, as Sentry's).
+func NewKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// EnsureProjects creates or updates the projects of the configuration; with
+// none configured and none stored, it creates the default project (id 1,
+// slug "default") with a new key. It returns the projects created.
+func (t *Tracker) EnsureProjects(cfg []Project) ([]Project, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var created []Project
+	put := func(p *Project) error {
+		data, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if err := t.db.PutProject(p.ID, data); err != nil {
+			return err
+		}
+		t.projects[p.ID] = p
+		return nil
+	}
+	for _, c := range cfg {
+		p := c
+		old, ok := t.projects[p.ID]
+		if ok {
+			p.Created = old.Created
+			if len(p.Keys) == 0 {
+				p.Keys = old.Keys
+			}
+		} else {
+			p.Created = time.Now().UTC()
+			if len(p.Keys) == 0 {
+				p.Keys = []string{NewKey()}
+			}
+			created = append(created, p)
+		}
+		if p.Name == "" {
+			p.Name = p.Slug
+		}
+		if err := put(&p); err != nil {
+			return nil, fmt.Errorf("issues: project %d: %w", p.ID, err)
+		}
+	}
+	if len(t.projects) == 0 {
+		p := Project{ID: 1, Slug: "default", Name: "default", Keys: []string{NewKey()}, Created: time.Now().UTC()}
+		if err := put(&p); err != nil {
+			return nil, fmt.Errorf("issues: default project: %w", err)
+		}
+		created = append(created, p)
+	}
+	return created, nil
+}
+
+// Projects returns every project, by id.
+func (t *Tracker) Projects() []Project {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]Project, 0, len(t.projects))
+	for _, p := range t.projects {
+		out = append(out, *p)
+	}
+	slices.SortFunc(out, func(a, b Project) int { return int(a.ID) - int(b.ID) })
+	return out
+}
+
+// Project returns the project with id.
+func (t *Tracker) Project(id uint32) (Project, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	p, ok := t.projects[id]
+	if !ok {
+		return Project{}, false
+	}
+	return *p, true
+}
+
+// ProjectBySlug returns the project with slug.
+func (t *Tracker) ProjectBySlug(slug string) (Project, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, p := range t.projects {
+		if p.Slug == slug {
+			return *p, true
+		}
+	}
+	return Project{}, false
+}
+
+// Filter selects issues. Zero fields select everything.
+type Filter struct {
+	Projects     []uint32
+	Statuses     []string
+	Levels       []string
+	Environments []string
+	Releases     []string
+	// Tags are tag key/value pairs every selected issue has seen.
+	Tags []Tag
+	// Text is matched, case-insensitively, against title and culprit.
+	Text string
+	// Since and Until bound the issue's last seen... an issue is selected
+	// when it has events in [Since, Until] (first seen ≤ Until and last
+	// seen ≥ Since).
+	Since, Until time.Time
+}
+
+// Sort orders of List, as Sentry names them.
+const (
+	SortDate = "date" // last seen, newest first
+	SortNew  = "new"  // first seen, newest first
+	SortFreq = "freq" // events, most first
+	SortUser = "user" // users, most first
+)
+
+// List returns copies of the issues f selects, in order.
+func (t *Tracker) List(f Filter, order string) []Issue {
+	text := strings.ToLower(f.Text)
+	t.mu.RLock()
+	var sel []*Issue
+	for _, is := range t.issues {
+		if f.match(is, text) {
+			sel = append(sel, is)
+		}
+	}
+	out := make([]Issue, len(sel))
+	for i, is := range sel {
+		out[i] = copyIssue(is)
+	}
+	t.mu.RUnlock()
+	key := func(is *Issue) int64 {
+		switch order {
+		case SortNew:
+			return is.FirstSeen.UnixMilli()
+		case SortFreq:
+			return int64(is.Count)
+		case SortUser:
+			return int64(is.UserCount)
+		default:
+			return is.LastSeen.UnixMilli()
+		}
+	}
+	slices.SortFunc(out, func(a, b Issue) int {
+		ka, kb := key(&a), key(&b)
+		switch {
+		case ka > kb:
+			return -1
+		case ka < kb:
+			return 1
+		case a.ID > b.ID:
+			return -1
+		case a.ID < b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func (f *Filter) match(is *Issue, text string) bool {
+	if len(f.Projects) > 0 && !slices.Contains(f.Projects, is.Project) {
+		return false
+	}
+	if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, is.Status) {
+		return false
+	}
+	if len(f.Levels) > 0 && !slices.Contains(f.Levels, is.Level) {
+		return false
+	}
+	if len(f.Environments) > 0 && !anyIn(f.Environments, is.Environments) {
+		return false
+	}
+	if len(f.Releases) > 0 && !anyIn(f.Releases, is.Releases) {
+		return false
+	}
+	for _, tg := range f.Tags {
+		if is.Tags[tg.Key][tg.Value] == 0 {
+			return false
+		}
+	}
+	if !f.Since.IsZero() && is.LastSeen.Before(f.Since) {
+		return false
+	}
+	if !f.Until.IsZero() && is.FirstSeen.After(f.Until) {
+		return false
+	}
+	if text != "" && !strings.Contains(strings.ToLower(is.Title), text) && !strings.Contains(strings.ToLower(is.Culprit), text) {
+		return false
+	}
+	return true
+}
+
+func anyIn(want, have []string) bool {
+	for _, w := range want {
+		if slices.Contains(have, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns a copy of issue id.
+func (t *Tracker) Get(id uint64) (Issue, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	is, ok := t.issues[id]
+	if !ok {
+		return Issue{}, false
+	}
+	return copyIssue(is), true
+}
+
+// SetStatus changes the status of issue id (unresolved, resolved or
+// ignored) and stores it.
+func (t *Tracker) SetStatus(id uint64, status string) (Issue, error) {
+	switch status {
+	case StatusUnresolved, StatusResolved, StatusIgnored:
+	default:
+		return Issue{}, fmt.Errorf("issues: unknown status %q", status)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	is, ok := t.issues[id]
+	if !ok {
+		return Issue{}, fmt.Errorf("%w: issue %d", ErrNotFound, id)
+	}
+	prev := *is
+	is.Status = status
+	switch status {
+	case StatusResolved:
+		is.ResolvedAt, is.Substatus = time.Now().UTC(), ""
+	case StatusIgnored:
+		is.Substatus = "archived_forever"
+	case StatusUnresolved:
+		is.ResolvedAt, is.Substatus = time.Time{}, "ongoing"
+	}
+	data, err := is.encode()
+	if err == nil {
+		ms := is.LastSeen.UnixMilli()
+		err = t.db.WriteEvents(nil, []storage.IssueRecord{{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: data}})
+	}
+	if err != nil {
+		*is = prev
+		return Issue{}, err
+	}
+	return copyIssue(is), nil
+}
+
+// Delete removes issue id with its events.
+func (t *Tracker) Delete(id uint64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	is, ok := t.issues[id]
+	if !ok {
+		return fmt.Errorf("%w: issue %d", ErrNotFound, id)
+	}
+	h := hashBytes(is.Hash)
+	if err := t.db.DeleteIssue(storage.IssueRecord{ID: id, Project: is.Project, Hash: h, LastSeen: is.LastSeen.UnixMilli()}); err != nil {
+		return err
+	}
+	delete(t.byHash, issueKey{is.Project, h})
+	delete(t.issues, id)
+	return nil
+}
+
+// StoredEvent is an event read back from storage.
+type StoredEvent struct {
+	Project uint32
+	ID      string // 32 hex digits
+	Issue   uint64
+	Time    time.Time
+	Doc     Doc
+}
+
+// Events returns the events of issue id, newest first, older than before
+// (zero: no bound), at most limit.
+func (t *Tracker) Events(id uint64, before time.Time, limit int) ([]StoredEvent, error) {
+	var b int64
+	if !before.IsZero() {
+		b = before.UnixMilli()
+	}
+	recs, err := t.db.IssueEvents(id, b, limit, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StoredEvent, 0, len(recs))
+	for _, r := range recs {
+		e, err := toStored(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Event returns event id (32 hex digits) of project.
+func (t *Tracker) Event(project uint32, id string) (StoredEvent, error) {
+	var b [16]byte
+	if n, err := hex.Decode(b[:], []byte(id)); err != nil || n != 16 {
+		return StoredEvent{}, fmt.Errorf("%w: event %q", ErrNotFound, id)
+	}
+	r, err := t.db.Event(project, b)
+	if err != nil {
+		return StoredEvent{}, fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	return toStored(r)
+}
+
+func toStored(r storage.EventRecord) (StoredEvent, error) {
+	e := StoredEvent{Project: r.Project, ID: hex.EncodeToString(r.ID[:]), Issue: r.Issue, Time: time.UnixMilli(r.Time).UTC()}
+	if err := json.Unmarshal(r.Body, &e.Doc); err != nil {
+		return e, fmt.Errorf("issues: event %s: %w", e.ID, err)
+	}
+	return e, nil
+}

@@ -1,0 +1,606 @@
+package issues
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/axiomhq/hyperloglog"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/telltale-dev/telltale/aggregate/grouping"
+	"github.com/telltale-dev/telltale/storage"
+)
+
+// ErrQueueFull is returned by Submit when the commit queue is full: the
+// caller answers 429 so that the SDK backs off.
+var ErrQueueFull = errors.New("issues: commit queue full")
+
+// ErrClosed is returned by Submit after Close.
+var ErrClosed = errors.New("issues: tracker closed")
+
+// ErrNotFound is returned for an issue or project that does not exist.
+var ErrNotFound = errors.New("issues: not found")
+
+// Statuses of an issue, as Sentry names them.
+const (
+	StatusUnresolved = "unresolved"
+	StatusResolved   = "resolved"
+	StatusIgnored    = "ignored"
+)
+
+// Bounds of the per-issue breakdowns, so that an issue's state stays small
+// whatever its events carry.
+const (
+	maxTagKeys     = 50
+	maxTagValues   = 100
+	maxListValues  = 20 // releases, environments
+	hourlyBuckets  = 24
+	dailyBuckets   = 14
+	hourMillis     = int64(time.Hour / time.Millisecond)
+	dayMillis      = 24 * hourMillis
+	otherTagValue  = "(other)"
+	defaultBatch   = 1024
+	defaultQueue   = 8192
+	maxTitleLength = 200
+)
+
+// Config holds the settings of a Tracker.
+type Config struct {
+	// QueueSize bounds the events waiting for their commit; a full queue
+	// makes Submit fail with ErrQueueFull. Default 8192.
+	QueueSize int
+	// MaxBatch bounds the events of one commit. Default 1024.
+	MaxBatch int
+}
+
+// Incoming is one grouped event for Submit.
+type Incoming struct {
+	Project uint32
+	EventID [16]byte
+	// Time is the event's time; Received when the SDK sent none.
+	Time time.Time
+	// Body is the event document (JSON of Doc).
+	Body []byte
+	// Group is the event's grouping.
+	Group grouping.Result
+	// Type is "error" for events with exceptions, else "default".
+	Type                                          string
+	Level, Platform, Logger, Release, Environment string
+	Tags                                          []Tag
+	// UserKey identifies the user for the unique-user count ("" = none).
+	UserKey string
+	// Unhandled reports a crash: an exception with mechanism.handled false.
+	Unhandled bool
+}
+
+// Issue is the state of one issue. It is persisted as JSON.
+type Issue struct {
+	ID             uint64            `json:"id"`
+	Project        uint32            `json:"project"`
+	Hash           string            `json:"hash"`
+	GroupingConfig string            `json:"groupingConfig"`
+	GroupingKind   string            `json:"groupingKind"`
+	Variant        string            `json:"variant"`
+	Components     []Component       `json:"components"`
+	Title          string            `json:"title"`
+	Culprit        string            `json:"culprit"`
+	Type           string            `json:"type"`
+	Metadata       grouping.Metadata `json:"metadata"`
+	Level          string            `json:"level"`
+	Platform       string            `json:"platform"`
+	Logger         string            `json:"logger"`
+	Status         string            `json:"status"`
+	// Substatus is "new", "ongoing", "regressed", "archived_forever" as
+	// Sentry names them.
+	Substatus    string    `json:"substatus"`
+	ResolvedAt   time.Time `json:"resolvedAt,omitzero"`
+	FirstSeen    time.Time `json:"firstSeen"`
+	LastSeen     time.Time `json:"lastSeen"`
+	Count        uint64    `json:"count"`
+	UserCount    uint64    `json:"userCount"`
+	Users        []byte    `json:"users,omitempty"` // HyperLogLog sketch
+	Unhandled    bool      `json:"unhandled"`
+	FirstRelease string    `json:"firstRelease,omitempty"`
+	LastRelease  string    `json:"lastRelease,omitempty"`
+	Releases     []string  `json:"releases,omitempty"`
+	Environments []string  `json:"environments,omitempty"`
+	// Tags counts events by tag key and value (bounded: past the bounds
+	// values are counted as "(other)").
+	Tags        map[string]map[string]uint64 `json:"tags,omitempty"`
+	LatestEvent string                       `json:"latestEvent"`
+	// Hourly and Daily count events per hour (the last 24) and per day
+	// (the last 14); bucket i covers [Start+i×step, Start+(i+1)×step).
+	HourlyStart int64    `json:"hourlyStart"`
+	Hourly      []uint64 `json:"hourly"`
+	DailyStart  int64    `json:"dailyStart"`
+	Daily       []uint64 `json:"daily"`
+
+	users *hyperloglog.Sketch
+}
+
+// Component is a grouping component as stored with the issue.
+type Component struct {
+	ID          string   `json:"id"`
+	Values      []string `json:"values"`
+	Contributes bool     `json:"contributes"`
+	Hint        string   `json:"hint,omitempty"`
+}
+
+// issueKey finds an issue by project and grouping hash.
+type issueKey struct {
+	project uint32
+	hash    [16]byte
+}
+
+type pending struct {
+	in   *Incoming
+	done chan result
+}
+
+type result struct {
+	issue uint64
+	err   error
+}
+
+// Tracker holds the issue table and commits events. Its methods are
+// goroutine-safe.
+type Tracker struct {
+	cfg Config
+	db  *storage.DB
+	log *slog.Logger
+
+	queue chan *pending
+	// closing guards queue against sends after Close.
+	closing sync.RWMutex
+	closed  bool
+	done    chan struct{}
+
+	mu       sync.RWMutex
+	issues   map[uint64]*Issue
+	byHash   map[issueKey]uint64
+	projects map[uint32]*Project
+
+	committed  *prometheus.CounterVec
+	batchSize  prometheus.Histogram
+	commitTime prometheus.Histogram
+	queueLen   prometheus.GaugeFunc
+	issueCount prometheus.GaugeFunc
+}
+
+// New returns a Tracker over db with the issues and projects stored there.
+// Call Run to start committing, and Close to stop.
+func New(cfg Config, db *storage.DB, reg prometheus.Registerer, log *slog.Logger) (*Tracker, error) {
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = defaultQueue
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = defaultBatch
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := &Tracker{
+		cfg:      cfg,
+		db:       db,
+		log:      log,
+		queue:    make(chan *pending, cfg.QueueSize),
+		done:     make(chan struct{}),
+		issues:   make(map[uint64]*Issue),
+		byHash:   make(map[issueKey]uint64),
+		projects: make(map[uint32]*Project),
+	}
+	if err := t.load(); err != nil {
+		return nil, err
+	}
+	t.committed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "telltale_sentry_events_committed_total",
+		Help: "Events written to storage by the group commit, by result (ok, error).",
+	}, []string{"result"})
+	t.batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "telltale_sentry_commit_batch_events",
+		Help:    "Events per group commit.",
+		Buckets: prometheus.ExponentialBuckets(1, 4, 7),
+	})
+	t.commitTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "telltale_sentry_commit_seconds",
+		Help:    "Time of one group commit (apply, encode, durable write).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
+	})
+	t.queueLen = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "telltale_sentry_commit_queue_length",
+		Help: "Events waiting for their group commit.",
+	}, func() float64 { return float64(len(t.queue)) })
+	t.issueCount = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "telltale_sentry_issues",
+		Help: "Issues in the issue table.",
+	}, func() float64 { t.mu.RLock(); defer t.mu.RUnlock(); return float64(len(t.issues)) })
+	if reg != nil {
+		for _, c := range []prometheus.Collector{t.committed, t.batchSize, t.commitTime, t.queueLen, t.issueCount} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("issues: cannot register metrics: %w", err)
+			}
+		}
+	}
+	for _, r := range []string{"ok", "error"} {
+		t.committed.WithLabelValues(r)
+	}
+	return t, nil
+}
+
+// load reads the stored issues and projects into memory.
+func (t *Tracker) load() error {
+	err := t.db.Issues(func(rec storage.IssueRecord) error {
+		is, err := decodeIssue(rec.Data)
+		if err != nil {
+			return fmt.Errorf("issues: issue %d: %w", rec.ID, err)
+		}
+		t.issues[is.ID] = is
+		t.byHash[issueKey{is.Project, hashBytes(is.Hash)}] = is.ID
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return t.db.Projects(func(id uint32, data []byte) error {
+		var p Project
+		if err := json.Unmarshal(data, &p); err != nil {
+			return fmt.Errorf("issues: project %d: %w", id, err)
+		}
+		t.projects[id] = &p
+		return nil
+	})
+}
+
+func decodeIssue(data []byte) (*Issue, error) {
+	is := &Issue{}
+	if err := json.Unmarshal(data, is); err != nil {
+		return nil, err
+	}
+	is.users = hyperloglog.New14()
+	if len(is.Users) > 0 {
+		if err := is.users.UnmarshalBinary(is.Users); err != nil {
+			return nil, fmt.Errorf("user sketch: %w", err)
+		}
+	}
+	return is, nil
+}
+
+// hashBytes converts a grouping hash (32 hex digits) to bytes; an invalid
+// hash maps to the md5-sized prefix of its text.
+func hashBytes(h string) [16]byte {
+	var b [16]byte
+	if n, err := hex.Decode(b[:], []byte(h)); err != nil || n != 16 {
+		copy(b[:], h)
+	}
+	return b
+}
+
+// Submit queues ev for the next group commit and waits until it is durable.
+// It fails at once with ErrQueueFull when the queue is full, and with
+// ErrClosed after Close. If ctx ends first, the event may still be stored.
+func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
+	p := &pending{in: in, done: make(chan result, 1)}
+	t.closing.RLock()
+	if t.closed {
+		t.closing.RUnlock()
+		return 0, ErrClosed
+	}
+	select {
+	case t.queue <- p:
+	default:
+		t.closing.RUnlock()
+		return 0, ErrQueueFull
+	}
+	t.closing.RUnlock()
+	select {
+	case r := <-p.done:
+		return r.issue, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Run commits queued events until Close has been called and the queue is
+// drained.
+func (t *Tracker) Run() {
+	defer close(t.done)
+	batch := make([]*pending, 0, t.cfg.MaxBatch)
+	for p := range t.queue {
+		batch = append(batch[:0], p)
+	fill:
+		for len(batch) < t.cfg.MaxBatch {
+			select {
+			case q, ok := <-t.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, q)
+			default:
+				break fill
+			}
+		}
+		t.commit(batch)
+	}
+}
+
+// Close stops accepting events, commits the queued ones and returns when
+// they are written (or ctx ends). Run must be running.
+func (t *Tracker) Close(ctx context.Context) error {
+	t.closing.Lock()
+	if !t.closed {
+		t.closed = true
+		close(t.queue)
+	}
+	t.closing.Unlock()
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("issues: queued events not all committed: %w", ctx.Err())
+	}
+}
+
+// commit applies batch to the issue table, writes it, and answers each
+// event. On a write error the touched issues are reloaded from storage (the
+// last durable state) and every event of the batch gets the error.
+func (t *Tracker) commit(batch []*pending) {
+	start := time.Now()
+	events := make([]storage.EventRecord, 0, len(batch))
+	issueIDs := make([]uint64, len(batch))
+	prevSeen := map[uint64]int64{}
+	var created []uint64
+	var err error
+
+	t.mu.Lock()
+	for i, p := range batch {
+		in := p.in
+		key := issueKey{in.Project, hashBytes(in.Group.Hash)}
+		id, ok := t.byHash[key]
+		var is *Issue
+		if ok {
+			is = t.issues[id]
+		} else {
+			if id, err = t.db.NextIssueID(); err != nil {
+				break
+			}
+			is = newIssue(id, in)
+			t.issues[id] = is
+			t.byHash[key] = id
+			created = append(created, id)
+		}
+		if _, seen := prevSeen[id]; !seen {
+			if ok {
+				prevSeen[id] = is.LastSeen.UnixMilli()
+			} else {
+				prevSeen[id] = 0
+			}
+		}
+		is.apply(in)
+		issueIDs[i] = id
+		events = append(events, storage.EventRecord{Project: in.Project, ID: in.EventID, Issue: id, Time: in.Time.UnixMilli(), Body: in.Body})
+	}
+	var recs []storage.IssueRecord
+	if err == nil {
+		recs = make([]storage.IssueRecord, 0, len(prevSeen))
+		for id, prev := range prevSeen {
+			is := t.issues[id]
+			data, merr := is.encode()
+			if merr != nil {
+				err = merr
+				break
+			}
+			recs = append(recs, storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: is.LastSeen.UnixMilli(), PrevLastSeen: prev, Data: data})
+		}
+	}
+	t.mu.Unlock()
+
+	if err == nil {
+		err = t.db.WriteEvents(events, recs)
+	}
+	if err != nil {
+		t.log.Error("cannot commit events", "events", len(batch), "err", err)
+		t.reload(prevSeen, created)
+		t.committed.WithLabelValues("error").Add(float64(len(batch)))
+	} else {
+		t.committed.WithLabelValues("ok").Add(float64(len(batch)))
+	}
+	t.batchSize.Observe(float64(len(batch)))
+	t.commitTime.Observe(time.Since(start).Seconds())
+	for i, p := range batch {
+		if err != nil {
+			p.done <- result{err: err}
+		} else {
+			p.done <- result{issue: issueIDs[i]}
+		}
+	}
+}
+
+// reload restores the issues of a failed commit from storage: created ones
+// are dropped, the others read back.
+func (t *Tracker) reload(touched map[uint64]int64, created []uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range created {
+		if is := t.issues[id]; is != nil {
+			delete(t.byHash, issueKey{is.Project, hashBytes(is.Hash)})
+		}
+		delete(t.issues, id)
+	}
+	stored := map[uint64]*Issue{}
+	_ = t.db.Issues(func(rec storage.IssueRecord) error {
+		if _, ok := touched[rec.ID]; ok && !slices.Contains(created, rec.ID) {
+			if is, err := decodeIssue(rec.Data); err == nil {
+				stored[rec.ID] = is
+			}
+		}
+		return nil
+	})
+	for id, is := range stored {
+		t.issues[id] = is
+	}
+}
+
+func newIssue(id uint64, in *Incoming) *Issue {
+	g := &in.Group
+	is := &Issue{
+		ID: id, Project: in.Project, Hash: g.Hash, GroupingConfig: grouping.ConfigVersion,
+		GroupingKind: g.Kind, Variant: g.Variant,
+		Title: truncate(g.Title, maxTitleLength), Culprit: g.Culprit, Type: in.Type, Metadata: g.Metadata,
+		Platform: in.Platform, Logger: in.Logger,
+		Status: StatusUnresolved, Substatus: "new",
+		FirstSeen: in.Time, FirstRelease: in.Release,
+		Tags:  map[string]map[string]uint64{},
+		users: hyperloglog.New14(),
+	}
+	for _, c := range g.Components {
+		is.Components = append(is.Components, Component{ID: c.ID, Values: c.Values, Contributes: c.Contributes, Hint: c.Hint})
+	}
+	return is
+}
+
+// apply adds one event to the issue's state. A new event on a resolved
+// issue reopens it as regressed.
+func (is *Issue) apply(in *Incoming) {
+	is.Count++
+	if in.Time.Before(is.FirstSeen) {
+		is.FirstSeen = in.Time
+	}
+	if !in.Time.Before(is.LastSeen) {
+		is.LastSeen = in.Time
+		is.LatestEvent = hex.EncodeToString(in.EventID[:])
+		if in.Level != "" {
+			is.Level = in.Level
+		}
+		if in.Release != "" {
+			is.LastRelease = in.Release
+		}
+	}
+	if is.Status == StatusResolved {
+		is.Status, is.Substatus, is.ResolvedAt = StatusUnresolved, "regressed", time.Time{}
+	} else if is.Substatus == "new" && is.Count > 1 && in.Time.Sub(is.FirstSeen) > 7*24*time.Hour {
+		is.Substatus = "ongoing"
+	}
+	if in.Unhandled {
+		is.Unhandled = true
+	}
+	if in.UserKey != "" {
+		is.users.Insert([]byte(in.UserKey))
+		is.UserCount = is.users.Estimate()
+	}
+	is.Releases = addBounded(is.Releases, in.Release)
+	is.Environments = addBounded(is.Environments, in.Environment)
+	for _, tg := range in.Tags {
+		is.countTag(tg.Key, tg.Value)
+	}
+	if in.Level != "" {
+		is.countTag("level", in.Level)
+	}
+	if in.Release != "" {
+		is.countTag("release", in.Release)
+	}
+	if in.Environment != "" {
+		is.countTag("environment", in.Environment)
+	}
+	ms := in.Time.UnixMilli()
+	is.HourlyStart, is.Hourly = bump(is.HourlyStart, is.Hourly, ms, hourMillis, hourlyBuckets)
+	is.DailyStart, is.Daily = bump(is.DailyStart, is.Daily, ms, dayMillis, dailyBuckets)
+}
+
+func (is *Issue) countTag(k, v string) {
+	if k == "" {
+		return
+	}
+	vals, ok := is.Tags[k]
+	if !ok {
+		if len(is.Tags) >= maxTagKeys {
+			return
+		}
+		vals = map[string]uint64{}
+		is.Tags[k] = vals
+	}
+	if _, ok := vals[v]; !ok && len(vals) >= maxTagValues {
+		v = otherTagValue
+	}
+	vals[v]++
+}
+
+func addBounded(list []string, v string) []string {
+	if v == "" || slices.Contains(list, v) || len(list) >= maxListValues {
+		return list
+	}
+	return append(list, v)
+}
+
+// bump counts an event at ms in a window of n buckets of step ms that ends
+// with the newest bucket, sliding the window forward as time passes.
+// Events older than the window are not counted.
+func bump(start int64, buckets []uint64, ms, step int64, n int) (int64, []uint64) {
+	if len(buckets) != n {
+		buckets = make([]uint64, n)
+		start = (ms/step - int64(n) + 1) * step
+	}
+	end := start + int64(n)*step
+	if ms >= end {
+		shift := (ms-end)/step + 1
+		if shift >= int64(n) {
+			clear(buckets)
+		} else {
+			copy(buckets, buckets[shift:])
+			clear(buckets[int64(n)-shift:])
+		}
+		start += shift * step
+	}
+	if ms >= start {
+		buckets[(ms-start)/step]++
+	}
+	return start, buckets
+}
+
+func (is *Issue) encode() ([]byte, error) {
+	if is.users != nil {
+		b, err := is.users.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		is.Users = b
+	}
+	return json.Marshal(is)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && s[cut]&0xc0 == 0x80 { // do not split a UTF-8 sequence
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// copyIssue returns a copy of is that shares no mutable state.
+func copyIssue(is *Issue) Issue {
+	c := *is
+	c.users = nil
+	c.Users = nil
+	c.Releases = slices.Clone(is.Releases)
+	c.Environments = slices.Clone(is.Environments)
+	c.Hourly = slices.Clone(is.Hourly)
+	c.Daily = slices.Clone(is.Daily)
+	c.Tags = make(map[string]map[string]uint64, len(is.Tags))
+	for k, vs := range is.Tags {
+		m := make(map[string]uint64, len(vs))
+		for v, n := range vs {
+			m[v] = n
+		}
+		c.Tags[k] = m
+	}
+	return c
+}

@@ -1,0 +1,419 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+)
+
+const (
+	testKey   = "0123456789abcdef0123456789abcdef"
+	testToken = "test-token-0123456789"
+)
+
+// startSentry runs a whole Telltale with one project ("backend", id 1)
+// and an API token.
+func startSentry(t *testing.T, dir string) *Main {
+	t.Helper()
+	cfg := Defaults()
+	cfg.DataDir = dir
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Statsd.Addr = "127.0.0.1:0"
+	cfg.Projects = []ProjectConfig{{ID: 1, Slug: "backend", Platform: "go", Keys: []string{testKey}}}
+	cfg.Auth.Tokens = []string{testToken}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m := NewMain(cfg, nil)
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(context.Background()) })
+	return m
+}
+
+// sentryHub is the real SDK, through NewClient and NewHub (not the global
+// hub), with the synchronous transport so each capture waits for its answer.
+func sentryHub(t *testing.T, m *Main, release, env string) (*sentry.Hub, *sentry.Client) {
+	t.Helper()
+	c, err := sentry.NewClient(sentry.ClientOptions{
+		Dsn:         "http://" + testKey + "@" + m.HTTPAddr() + "/1",
+		Release:     release,
+		Environment: env,
+		Transport:   sentry.NewHTTPSyncTransport(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sentry.NewHub(c, sentry.NewScope()), c
+}
+
+// apiGet calls the issues API with the token and decodes the JSON answer.
+func apiGet(t *testing.T, m *Main, path string, out any) http.Header {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+m.HTTPAddr()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		t.Fatalf("GET %s: %v: %s", path, err, body)
+	}
+	return resp.Header
+}
+
+type apiIssue struct {
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+	Culprit   string `json:"culprit"`
+	Count     string `json:"count"`
+	UserCount int    `json:"userCount"`
+	Status    string `json:"status"`
+	Substatus string `json:"substatus"`
+	Level     string `json:"level"`
+	Project   struct {
+		Slug string `json:"slug"`
+	} `json:"project"`
+	Metadata struct {
+		Type, Value string
+	} `json:"metadata"`
+}
+
+func issueList(t *testing.T, m *Main, query string) []apiIssue {
+	t.Helper()
+	var out []apiIssue
+	apiGet(t, m, "/api/0/projects/main/backend/issues/?query="+strings.ReplaceAll(query, " ", "+"), &out)
+	return out
+}
+
+func findIssue(list []apiIssue, title string) *apiIssue {
+	for i := range list {
+		if strings.Contains(list[i].Title, title) {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+// assign writes to m; on a nil map it panics.
+func assign(m map[string]int) { m["x"] = 1 }
+
+func boomAt(n int) error { return fmt.Errorf("order %d failed: %w", n, errors.New("card declined")) }
+
+func captureBoom(h *sentry.Hub, n int) { h.CaptureException(boomAt(n)) }
+
+// sendBoom captures the wrapped error for user, tagged region=eu; every
+// call has the same stack, so every call joins one issue.
+func sendBoom(hub *sentry.Hub, n int, user string) {
+	hub.WithScope(func(s *sentry.Scope) {
+		s.SetUser(sentry.User{ID: user})
+		s.SetTag("region", "eu")
+		captureBoom(hub, n) // same site, different order number
+	})
+}
+
+// TestSentrySDK sends through the real sentry-go SDK: wrapped errors with
+// varying numbers, a message, custom fingerprints, a recovered panic, user,
+// tags, release and environment, and an oversized event; then the issues
+// API shows the groups, counts and users expected; resolve, send again:
+// regressed.
+func TestSentrySDK(t *testing.T) {
+	dir := t.TempDir()
+	m := startSentry(t, dir)
+	hub, client := sentryHub(t, m, "shop@1.2.3", "production")
+
+	for i, user := range []string{"alice", "bob", "alice"} {
+		sendBoom(hub, 1000+i, user)
+	}
+	hub.CaptureMessage("cache miss for key 42")
+	hub.CaptureMessage("cache miss for key 43")
+	for _, msg := range []string{"stripe timeout", "paypal refused"} {
+		hub.WithScope(func(s *sentry.Scope) {
+			s.SetFingerprint([]string{"payment-failed"})
+			hub.CaptureException(errors.New(msg))
+		})
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				hub.RecoverWithContext(context.Background(), r)
+			}
+		}()
+		var m map[string]int
+		assign(m) // panics: assignment to entry in nil map
+	}()
+	// An oversized event (sentry-go does not trim a big context): 413.
+	hub.WithScope(func(s *sentry.Scope) {
+		s.SetContext("blob", sentry.Context{"data": strings.Repeat("x", 1_300_000)})
+		hub.CaptureMessage("too big to keep")
+	})
+	client.Flush(5 * time.Second)
+
+	list := issueList(t, m, "is:unresolved")
+	boom := findIssue(list, "card declined")
+	if boom == nil {
+		t.Fatalf("no issue for the wrapped error in %+v", list)
+	}
+	if boom.Count != "3" || boom.UserCount != 2 || boom.Level != "error" {
+		t.Errorf("wrapped error issue = %+v; want count 3, 2 users", boom)
+	}
+	if cache := findIssue(list, "cache miss"); cache == nil || cache.Count != "2" {
+		t.Errorf("message issue = %+v; want the two cache misses grouped", cache)
+	}
+	pay := 0
+	for _, is := range list {
+		if strings.Contains(is.Title, "stripe") || strings.Contains(is.Title, "paypal") {
+			pay++
+			if is.Count != "2" {
+				t.Errorf("fingerprinted issue %+v; want count 2", is)
+			}
+		}
+	}
+	if pay != 1 {
+		t.Errorf("%d issues for the custom fingerprint, want 1", pay)
+	}
+	if p := findIssue(list, "nil map"); p == nil || p.Level != "fatal" {
+		t.Errorf("panic issue = %+v; want level fatal", p)
+	}
+	if findIssue(list, "too big") != nil {
+		t.Error("the oversized event was stored")
+	}
+	if len(list) != 4 {
+		t.Errorf("%d issues, want 4: %+v", len(list), list)
+	}
+	// Query syntax: tags, release, environment, free text.
+	for q, want := range map[string]int{
+		"region:eu": 1, "release:shop@1.2.3": 4, "environment:staging": 0, "card": 1, "is:resolved": 0,
+	} {
+		if got := len(issueList(t, m, q)); got != want {
+			t.Errorf("query %q: %d issues, want %d", q, got, want)
+		}
+	}
+	var tags []struct {
+		Key       string `json:"key"`
+		TopValues []struct {
+			Value string `json:"value"`
+			Count int    `json:"count"`
+		} `json:"topValues"`
+	}
+	apiGet(t, m, "/api/0/issues/"+boom.ID+"/tags/", &tags)
+	found := false
+	for _, tg := range tags {
+		if tg.Key == "region" && len(tg.TopValues) == 1 && tg.TopValues[0].Count == 3 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("tags of the wrapped error: %+v; want region=eu ×3", tags)
+	}
+	var latest struct {
+		GroupID string `json:"groupID"`
+		Entries []struct {
+			Type string `json:"type"`
+		} `json:"entries"`
+	}
+	apiGet(t, m, "/api/0/issues/"+boom.ID+"/events/latest/", &latest)
+	if latest.GroupID != boom.ID || len(latest.Entries) == 0 || latest.Entries[0].Type != "exception" {
+		t.Errorf("latest event = %+v", latest)
+	}
+
+	// Resolve, then the same error again: reopened as regressed.
+	req, _ := http.NewRequest("PUT", "http://"+m.HTTPAddr()+"/api/0/issues/"+boom.ID+"/", strings.NewReader(`{"status":"resolved"}`))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT resolved: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if findIssue(issueList(t, m, "is:unresolved"), "card declined") != nil {
+		t.Fatal("resolved issue still listed as unresolved")
+	}
+	sendBoom(hub, 2000, "carol")
+	again := findIssue(issueList(t, m, "is:unresolved"), "card declined")
+	if again == nil || again.Substatus != "regressed" || again.Count != "4" {
+		var a, b map[string]any
+		apiGet(t, m, "/api/0/issues/"+boom.ID+"/", &a)
+		apiGet(t, m, "/api/0/issues/"+again.ID+"/", &b)
+		t.Logf("%v\n%v", a["grouping"], b["grouping"])
+		t.Fatalf("after a new event on a resolved issue: %+v; want unresolved, regressed, count 4", again)
+	}
+
+	// A restart keeps every issue and its hash: the next event joins it.
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m2 := startSentry(t, dir)
+	hub2, client2 := sentryHub(t, m2, "shop@1.2.3", "production")
+	sendBoom(hub2, 3000, "dave")
+	client2.Flush(5 * time.Second)
+	if after := findIssue(issueList(t, m2, ""), "card declined"); after == nil || after.Count != "5" || after.ID != boom.ID {
+		t.Fatalf("after restart: %+v; want issue %s with count 5", after, boom.ID)
+	}
+}
+
+// TestSentryFixtures replays the captured requests of sentry-go, @sentry/node
+// and sentry-python byte for byte (path, query, headers, body) and checks
+// the answers and that their events are stored and grouped.
+func TestSentryFixtures(t *testing.T) {
+	m := startSentryProject(t, 42, "abc123def456")
+	metas, _ := filepath.Glob("../../ingest/testdata/sentry/*/*.meta.json")
+	if len(metas) < 20 {
+		t.Fatalf("found %d fixtures", len(metas))
+	}
+	events := 0
+	for _, mp := range metas {
+		var meta struct {
+			Path, Query, Method string
+			Headers             map[string][]string
+			ResponseStatus      int `json:"response_status"`
+			Items               []struct {
+				Header struct {
+					Type string `json:"type"`
+				} `json:"header"`
+			} `json:"items"`
+		}
+		b, _ := os.ReadFile(mp)
+		if err := json.Unmarshal(b, &meta); err != nil {
+			t.Fatal(err)
+		}
+		base := strings.TrimSuffix(mp, ".meta.json")
+		body, err := os.ReadFile(base + ".body")
+		if err != nil {
+			continue // only the first 4 KiB of the oversized one were kept
+		}
+		u := "http://" + m.HTTPAddr() + meta.Path
+		if meta.Query != "" {
+			u += "?" + meta.Query
+		}
+		req, _ := http.NewRequest(meta.Method, u, bytes.NewReader(body))
+		for k, vs := range meta.Headers {
+			if k == "Content-Length" || k == "Transfer-Encoding" {
+				continue
+			}
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+		if meta.Headers["Content-Length"] == nil {
+			req.ContentLength = -1 // chunked, as @sentry/node sends it
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d %s", filepath.Base(base), resp.StatusCode, rb)
+			continue
+		}
+		hasEvent := strings.HasSuffix(meta.Path, "/store/")
+		for _, it := range meta.Items {
+			hasEvent = hasEvent || it.Header.Type == "event"
+		}
+		if hasEvent {
+			events++
+			if !bytes.Contains(rb, []byte(`"id":"`)) {
+				t.Errorf("%s: answer %s has no event id", filepath.Base(base), rb)
+			}
+		}
+	}
+	var list []apiIssue
+	apiGet(t, m, "/api/0/organizations/main/issues/?query=&limit=100", &list)
+	total := 0
+	for _, is := range list {
+		var n int
+		fmt.Sscan(is.Count, &n)
+		total += n
+	}
+	if total != events || len(list) < 8 {
+		t.Errorf("%d issues counting %d events; want the %d events sent, in at least 8 issues", len(list), total, events)
+	}
+}
+
+func startSentryProject(t *testing.T, id int64, key string) *Main {
+	t.Helper()
+	cfg := Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Statsd.Addr = "127.0.0.1:0"
+	cfg.Projects = []ProjectConfig{{ID: id, Slug: "sdk", Keys: []string{key}}}
+	cfg.Auth.Tokens = []string{testToken}
+	m := NewMain(cfg, nil)
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(context.Background()) })
+	return m
+}
+
+// TestSentryRejects checks the answers to bad requests: wrong key, no
+// auth, bad body, gzip bomb, and that a good event next to them is kept.
+func TestSentryRejects(t *testing.T) {
+	m := startSentry(t, t.TempDir())
+	post := func(path string, hdr map[string]string, body []byte) (int, http.Header) {
+		req, _ := http.NewRequest("POST", "http://"+m.HTTPAddr()+path, bytes.NewReader(body))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	event := []byte(`{"event_id":"fc6d8c0c43fc4630ad850ee518f1b9d0"}` + "\n" + `{"type":"event"}` + "\n" + `{"message":"hello","level":"error"}` + "\n")
+	auth := map[string]string{"X-Sentry-Auth": "Sentry sentry_version=7, sentry_key=" + testKey}
+	var bomb bytes.Buffer
+	zw := gzip.NewWriter(&bomb)
+	zw.Write(bytes.Repeat([]byte{' '}, 64<<20))
+	zw.Close()
+	for _, c := range []struct {
+		name string
+		hdr  map[string]string
+		body []byte
+		want int
+	}{
+		{"wrong key", map[string]string{"X-Sentry-Auth": "Sentry sentry_version=7, sentry_key=ffffffffffffffffffffffffffffffff"}, event, 403},
+		{"no auth", nil, event, 401},
+		{"malformed", auth, []byte("{not json\n"), 400},
+		{"gzip bomb", map[string]string{"X-Sentry-Auth": auth["X-Sentry-Auth"], "Content-Encoding": "gzip"}, bomb.Bytes(), 413},
+		{"good", auth, event, 200},
+	} {
+		if code, _ := post("/api/1/envelope/", c.hdr, c.body); code != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, code, c.want)
+		}
+	}
+	if code, h := post("/api/1/envelope/", auth, nil); code != 400 || h.Get("X-Sentry-Error") == "" {
+		t.Errorf("empty body: %d, X-Sentry-Error %q", code, h.Get("X-Sentry-Error"))
+	}
+	req, _ := http.NewRequest("OPTIONS", "http://"+m.HTTPAddr()+"/api/1/envelope/", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("CORS preflight: %v %v", resp, err)
+	}
+	if list := issueList(t, m, ""); len(list) != 1 || list[0].Count != "1" {
+		t.Errorf("issues after the rejects: %+v; want the one good event", list)
+	}
+}

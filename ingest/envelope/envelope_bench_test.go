@@ -1,0 +1,90 @@
+package envelope
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func readFixture(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(fixtureDir, name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// BenchmarkParse measures the framing of envelopes into a reused Envelope.
+// "flood" is the load generator's envelope (one 8 KB event with a length),
+// "flood-new-id" changes the event id on every iteration as real traffic
+// does (one 32-byte string allocated per envelope), "node" is @sentry/node's
+// framing without lengths and "go-2items" a transaction plus a client
+// report. Compare runs with
+//
+//	go test -run='^$' -bench=BenchmarkParse -benchmem -count=6 ./ingest/envelope/ > bench.txt
+//	benchstat bench.txt
+func BenchmarkParse(b *testing.B) {
+	flood := readFixture(b, "flood/flood-event-envelope.body")
+	for _, bc := range []struct {
+		name   string
+		body   []byte
+		change bool
+	}{
+		{"flood", flood, false},
+		{"flood-new-id", append([]byte(nil), flood...), true},
+		{"node", readFixture(b, "node/0009-node-rich-context.body"), false},
+		{"go-2items", readFixture(b, "go/0049-transaction+client_report.body"), false},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var e Envelope
+			if err := e.Parse(bc.body, Limits{}); err != nil {
+				b.Fatal(err)
+			}
+			const idAt = len(`{"event_id":"`)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.body)))
+			n := 0
+			for b.Loop() {
+				if bc.change {
+					n++
+					bc.body[idAt] = "0123456789abcdef"[n%16]
+					bc.body[idAt+1] = "0123456789abcdef"[(n/16)%16]
+				}
+				if err := e.Parse(bc.body, Limits{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeEvent measures decoding one event payload: the flood
+// envelope's (python-shaped, 8 KB, 30 breadcrumbs), a sentry-go event with
+// request, user and breadcrumbs, and an @sentry/node event with source
+// context. Compare runs with
+//
+//	go test -run='^$' -bench=BenchmarkDecodeEvent -benchmem -count=6 ./ingest/envelope/ > bench.txt
+//	benchstat bench.txt
+func BenchmarkDecodeEvent(b *testing.B) {
+	for _, bc := range []struct{ name, file string }{
+		{"flood", "flood/flood-event-envelope.body"},
+		{"go-rich", "go/0047-rich-context.body"},
+		{"node", "node/0003-node-range-error-numbers.body"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var e Envelope
+			if err := e.Parse(readFixture(b, bc.file), Limits{}); err != nil {
+				b.Fatal(err)
+			}
+			payload := e.Items[0].Payload
+			b.ReportAllocs()
+			b.SetBytes(int64(len(payload)))
+			for b.Loop() {
+				if _, err := DecodeEvent(payload, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,144 @@
+package envelope
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// TestDecodeEvent covers each polymorphic field in each of its forms. got is
+// compared with want after zeroing the fields the case does not mention
+// (fields in the want struct that are set).
+func TestDecodeEvent(t *testing.T) {
+	ts := time.Date(2026, 11, 26, 0, 22, 0, 327260369, time.UTC)
+	frames := []Frame{{Function: "main", Module: "main", AbsPath: "/a.go", Lineno: 3, InApp: ptr(true)}}
+	framesJSON := `{"frames":[{"function":"main","module":"main","abs_path":"/a.go","lineno":3,"in_app":true}]}`
+	for _, tc := range []struct {
+		name string
+		in   string
+		want Event
+	}{
+		{"empty object", `{}`, Event{}},
+		{"scalars", `{"platform":"go","level":"fatal","logger":"l","server_name":"h","release":"r@1","dist":"d","environment":"prod","transaction":"GET /"}`,
+			Event{Platform: "go", Level: "fatal", Logger: "l", ServerName: "h", Release: "r@1", Dist: "d", Environment: "prod", Transaction: "GET /"}},
+		{"numeric release", `{"release":12}`, Event{Release: "12"}},
+		{"wrong scalar types ignored", `{"level":5,"platform":["go"],"logger":{},"environment":"e"}`, Event{Environment: "e"}},
+		{"event id plain", `{"event_id":"50e0c092dc1240e5950cc21ef374bd3e"}`, Event{EventID: "50e0c092dc1240e5950cc21ef374bd3e"}},
+		{"event id dashed", `{"event_id":"50E0C092-DC12-40E5-950C-C21EF374BD3E"}`, Event{EventID: "50e0c092dc1240e5950cc21ef374bd3e"}},
+		{"event id invalid", `{"event_id":"xyz","level":"info"}`, Event{Level: "info"}},
+		{"timestamp rfc3339", `{"timestamp":"2026-11-26T00:22:00.327260369Z"}`, Event{Timestamp: ts}},
+		{"timestamp float", `{"timestamp":1795652703.86}`, Event{Timestamp: time.UnixMilli(1795652703860).UTC()}},
+		{"timestamp int", `{"timestamp":1795652703}`, Event{Timestamp: time.Unix(1795652703, 0).UTC()}},
+		{"timestamp numeric string", `{"timestamp":"1795652703.5"}`, Event{Timestamp: time.UnixMilli(1795652703500).UTC()}},
+		{"timestamp invalid", `{"timestamp":"soon","level":"x"}`, Event{Level: "x"}},
+		{"timestamp negative", `{"timestamp":-5}`, Event{}},
+		{"timestamp bool", `{"timestamp":true}`, Event{}},
+		{"message string", `{"message":"invoice 42 could not be rendered"}`, Event{Message: "invoice 42 could not be rendered"}},
+		{"message escaped", `{"message":"a\nb \u00e9"}`, Event{Message: "a\nb é"}},
+		{"message object", `{"message":{"message":"user %s","formatted":"user bob","params":["bob"]}}`,
+			Event{Message: "user bob", LogTemplate: "user %s", LogParams: []string{"bob"}}},
+		{"message number ignored", `{"message":5}`, Event{}},
+		{"logentry", `{"logentry":{"message":"charge failed for customer %s amount %d","params":["cus_123",4200,null,{"a":1}]}}`,
+			Event{LogTemplate: "charge failed for customer %s amount %d", LogParams: []string{"cus_123", "4200", "null", `{"a":1}`}}},
+		{"logentry formatted", `{"logentry":{"formatted":"hello bob"}}`, Event{LogFormatted: "hello bob"}},
+		{"logentry named params dropped", `{"logentry":{"message":"%(a)s","params":{"a":1}}}`, Event{LogTemplate: "%(a)s"}},
+		{"logentry wins over message object", `{"message":{"message":"m %s","params":["x"]},"logentry":{"message":"l %s","params":["y"]}}`,
+			Event{LogTemplate: "l %s", LogParams: []string{"y"}}},
+		{"message string and logentry", `{"message":"plain","logentry":{"message":"t %s","formatted":"t x"}}`,
+			Event{Message: "plain", LogTemplate: "t %s", LogFormatted: "t x"}},
+		{"fingerprint", `{"fingerprint":["{{ default }}","a",1,true,null,{}]}`, Event{Fingerprint: []string{"{{ default }}", "a", "1", "true"}}},
+		{"fingerprint not array", `{"fingerprint":"x"}`, Event{}},
+		{"tags object", `{"tags":{"b":"2","a":"1","n":3,"t":false,"x":null,"o":{}}}`,
+			Event{Tags: []Tag{{"b", "2"}, {"a", "1"}, {"n", "3"}, {"t", "false"}}}},
+		{"tags pairs", `{"tags":[["b","2"],["a","1"],["bad"],["k",null],[1,"v"],"s",["k2","v2","extra"],["e\u0073c","v"]]}`,
+			Event{Tags: []Tag{{"b", "2"}, {"a", "1"}, {"esc", "v"}}}},
+		{"tags wrong type", `{"tags":"a:b"}`, Event{}},
+		{"user", `{"user":{"id":"u-1","email":"a@b","username":"alice","ip_address":"{{auto}}","data":{"plan":"gold"}}}`,
+			Event{User: &User{ID: "u-1", Email: "a@b", Username: "alice", IPAddress: "{{auto}}", Data: []byte(`{"plan":"gold"}`)}}},
+		{"user numeric id", `{"user":{"id":42}}`, Event{User: &User{ID: "42"}}},
+		{"user wrong type", `{"user":"bob"}`, Event{}},
+		{"exception bare array", `{"exception":[{"type":"*main.DBError","value":"deadlock","mechanism":{"type":"chained","exception_id":1}},{"type":"*fmt.wrapError","value":"load: deadlock","stacktrace":` + framesJSON + `,"mechanism":{"type":"generic","handled":false}}]}`,
+			Event{Exceptions: []Exception{
+				{Type: "*main.DBError", Value: "deadlock", MechanismType: "chained"},
+				{Type: "*fmt.wrapError", Value: "load: deadlock", MechanismType: "generic", Handled: ptr(false), Frames: frames},
+			}}},
+		{"exception values", `{"exception":{"values":[{"type":"RangeError","value":"x","module":"m","stacktrace":` + framesJSON + `,"mechanism":{"type":"generic","handled":true,"synthetic":true}}]}}`,
+			Event{Exceptions: []Exception{{Type: "RangeError", Value: "x", Module: "m", MechanismType: "generic", Handled: ptr(true), Synthetic: true, Frames: frames}}}},
+		{"exception value object", `{"exception":{"values":[{"type":"E","value":{"code":1}}]}}`,
+			Event{Exceptions: []Exception{{Type: "E", Value: `{"code":1}`}}}},
+		{"exception wrong type", `{"exception":"boom","level":"error"}`, Event{Level: "error"}},
+		{"exception values wrong type", `{"exception":{"values":{}}}`, Event{}},
+		{"exception element wrong type", `{"exception":["x",{"type":"E"}]}`, Event{Exceptions: []Exception{{}, {Type: "E"}}}},
+		{"frame lenient fields", `{"exception":[{"type":"E","stacktrace":{"frames":[{"function":"f","lineno":"12","in_app":"yes","colno":3,"pre_context":["a",null],"vars":{"i":"0"},"filename":"a.py","context_line":"x","post_context":["b"],"raw_function":"r","package":"p","platform":"python"}]}}]}`,
+			Event{Exceptions: []Exception{{Type: "E", Frames: []Frame{{Function: "f", Colno: 3, PreContext: []string{"a", ""}, Vars: []byte(`{"i":"0"}`), Filename: "a.py", ContextLine: "x", PostContext: []string{"b"}, RawFunction: "r", Package: "p", Platform: "python"}}}}}},
+		{"frames wrong type", `{"exception":[{"type":"E","stacktrace":{"frames":{}}}]}`, Event{Exceptions: []Exception{{Type: "E"}}}},
+		{"threads values", `{"threads":{"values":[{"id":1,"name":"main","crashed":true,"current":true,"stacktrace":` + framesJSON + `}]}}`,
+			Event{Threads: []Thread{{ID: "1", Name: "main", Crashed: true, Current: true, Frames: frames}}}},
+		{"threads bare array", `{"threads":[{"id":"t-2"}]}`, Event{Threads: []Thread{{ID: "t-2"}}}},
+		{"breadcrumbs list", `{"breadcrumbs":[{"timestamp":"2026-11-26T00:22:00.327260369Z","type":"http","category":"c","message":"m","level":"info","data":{"url":"/"}}]}`,
+			Event{Breadcrumbs: []Breadcrumb{{Timestamp: ts, Type: "http", Category: "c", Message: "m", Level: "info", Data: []byte(`{"url":"/"}`)}}}},
+		{"breadcrumbs values", `{"breadcrumbs":{"values":[{"timestamp":1795652703.86,"category":"ui"},{"timestamp":"bad","data":null}]}}`,
+			Event{Breadcrumbs: []Breadcrumb{{Timestamp: time.UnixMilli(1795652703860).UTC(), Category: "ui"}, {}}}},
+		{"breadcrumbs empty values", `{"breadcrumbs":{"values":[]}}`, Event{}},
+		{"request headers object", `{"request":{"method":"POST","url":"http://x/c","query_string":"?cart=77","headers":{"Host":"x","X-N":1},"data":"a=b"}}`,
+			Event{Request: &Request{Method: "POST", URL: "http://x/c", QueryString: "cart=77", Headers: []Tag{{"Host", "x"}, {"X-N", "1"}}, Data: []byte(`"a=b"`)}}},
+		{"request headers pairs", `{"request":{"headers":[["Accept","*/*"],["Accept","text/html"]],"query_string":[["a","1 2"],["b","&"]]}}`,
+			Event{Request: &Request{Headers: []Tag{{"Accept", "*/*"}, {"Accept", "text/html"}}, QueryString: "a=1+2&b=%26"}}},
+		{"request query object", `{"request":{"query_string":{"q":"x"}}}`, Event{Request: &Request{QueryString: "q=x"}}},
+		{"contexts and extra raw", `{"contexts":{"os":{"name":"linux"}},"extra":{"a":[1]}}`,
+			Event{Contexts: []byte(`{"os":{"name":"linux"}}`), Extra: []byte(`{"a":[1]}`)}},
+		{"contexts null", `{"contexts":null,"extra":null}`, Event{}},
+		{"leading space", " \n{\"level\":\"info\"}", Event{Level: "info"}},
+		{"unknown fields skipped", `{"modules":{"a":"1"},"debug_meta":{"images":[]},"sdk":{"name":"x"},"level":"debug"}`, Event{Level: "debug"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DecodeEvent([]byte(tc.in), 0)
+			if err != nil {
+				t.Fatalf("got error %v", err)
+			}
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Errorf("got  %+v\nwant %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeEventErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		depth    int
+		err      error
+		reason   string
+	}{
+		{"empty", "", 0, ErrMalformed, "bad_json"},
+		{"array", `[{}]`, 0, ErrMalformed, "bad_json"},
+		{"string", `"x"`, 0, ErrMalformed, "bad_json"},
+		{"null", `null`, 0, ErrMalformed, "bad_json"},
+		{"truncated", `{"a":`, 0, ErrMalformed, "bad_json"},
+		{"trailing junk", `{} x`, 0, ErrMalformed, "bad_json"},
+		{"two objects", `{}{}`, 0, ErrMalformed, "bad_json"},
+		{"bad string", `{"a":"\q"}`, 0, ErrMalformed, "bad_json"},
+		{"too deep", `{"a":{"b":[{}]}}`, 3, ErrTooDeep, "too_deep"},
+		{"too deep default", strings.Repeat(`{"a":`, 65) + "1" + strings.Repeat("}", 65), 0, ErrTooDeep, "too_deep"},
+		{"brackets in strings do not count", `{"a":"[[[[[[","b":"\"{{{{{{"}`, 2, nil, ""},
+		{"depth at limit", `{"a":{"b":[{}]}}`, 4, nil, ""},
+		{"default depth at limit", strings.Repeat(`{"a":`, 64) + "1" + strings.Repeat("}", 64), 0, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecodeEvent([]byte(tc.in), tc.depth)
+			if tc.err == nil {
+				if err != nil {
+					t.Fatalf("got error %v, want none", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.err) || Reason(err) != tc.reason {
+				t.Fatalf("got error %v (reason %q), want %v (reason %q)", err, Reason(err), tc.err, tc.reason)
+			}
+		})
+	}
+}

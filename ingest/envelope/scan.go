@@ -1,0 +1,303 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// scanner is a small validating JSON reader used where encoding/json would
+// allocate: envelope and item header lines (on every request) and the
+// order-preserving pair lists of an event (tags, request headers).
+//
+// It checks the JSON grammar (RFC 8259) including string escapes, but not
+// that strings are valid UTF-8: like encoding/json, which replaces invalid
+// bytes, it accepts them. Nesting is bounded by max: a value that opens a
+// container deeper than max sets tooDeep and fails.
+type scanner struct {
+	b       []byte
+	i       int
+	max     int
+	tooDeep bool
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the byte at the cursor, or 0 at the end.
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// consume skips white space and then c; it reports whether c was there.
+func (s *scanner) consume(c byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// str reads the string token at the cursor. It returns the whole token,
+// quotes included, and whether it contains escapes.
+func (s *scanner) str() (tok []byte, esc, ok bool) {
+	b := s.b
+	if s.i >= len(b) || b[s.i] != '"' {
+		return nil, false, false
+	}
+	start := s.i
+	for j := start + 1; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c == '"':
+			s.i = j + 1
+			return b[start:s.i], esc, true
+		case c == '\\':
+			esc = true
+			j++
+			if j >= len(b) {
+				return nil, false, false
+			}
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(b) || !isHex(b[j+1]) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) {
+					return nil, false, false
+				}
+				j += 4
+			default:
+				return nil, false, false
+			}
+		case c < 0x20:
+			return nil, false, false
+		}
+	}
+	return nil, false, false
+}
+
+// num reads the number token at the cursor.
+func (s *scanner) num() ([]byte, bool) {
+	b, j := s.b, s.i
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	switch {
+	case j >= len(b):
+		return nil, false
+	case b[j] == '0':
+		j++
+	case b[j] >= '1' && b[j] <= '9':
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+	default:
+		return nil, false
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		k := j
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+		if j == k {
+			return nil, false
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		k := j
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+		if j == k {
+			return nil, false
+		}
+	}
+	tok := b[s.i:j]
+	s.i = j
+	return tok, true
+}
+
+// value skips one value at the cursor (after white space) and returns its
+// bytes. depth is the number of containers already open around it.
+func (s *scanner) value(depth int) ([]byte, bool) {
+	s.ws()
+	start := s.i
+	if !s.skip(depth) {
+		return nil, false
+	}
+	return s.b[start:s.i], true
+}
+
+func (s *scanner) skip(depth int) bool {
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; c {
+	case '{', '[':
+		if depth+1 > s.max {
+			s.tooDeep = true
+			return false
+		}
+		s.i++
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		if s.consume(end) {
+			return true
+		}
+		for {
+			if c == '{' {
+				s.ws()
+				if _, _, ok := s.str(); !ok || !s.consume(':') {
+					return false
+				}
+			}
+			s.ws()
+			if !s.skip(depth + 1) {
+				return false
+			}
+			if s.consume(',') {
+				continue
+			}
+			return s.consume(end)
+		}
+	case '"':
+		_, _, ok := s.str()
+		return ok
+	case 't':
+		return s.lit("true")
+	case 'f':
+		return s.lit("false")
+	case 'n':
+		return s.lit("null")
+	default:
+		_, ok := s.num()
+		return ok
+	}
+}
+
+func (s *scanner) lit(w string) bool {
+	if len(s.b)-s.i >= len(w) && string(s.b[s.i:s.i+len(w)]) == w {
+		s.i += len(w)
+		return true
+	}
+	return false
+}
+
+// members iterates over the members of the object at the cursor, calling fn
+// with each raw key token (quotes included) and the scanner positioned
+// before the value. fn must consume the value (s.skip or s.value). depth is
+// the number of containers around the object.
+func (s *scanner) members(depth int, fn func(key []byte, esc bool) bool) bool {
+	if !s.consume('{') {
+		return false
+	}
+	if depth+1 > s.max {
+		s.tooDeep = true
+		return false
+	}
+	if s.consume('}') {
+		return true
+	}
+	for {
+		s.ws()
+		key, esc, ok := s.str()
+		if !ok || !s.consume(':') {
+			return false
+		}
+		s.ws()
+		if !fn(key, esc) {
+			return false
+		}
+		if s.consume(',') {
+			continue
+		}
+		return s.consume('}')
+	}
+}
+
+// elems iterates over the elements of the array at the cursor, calling fn
+// with the scanner positioned before each element; fn must consume it.
+func (s *scanner) elems(depth int, fn func() bool) bool {
+	if !s.consume('[') {
+		return false
+	}
+	if depth+1 > s.max {
+		s.tooDeep = true
+		return false
+	}
+	if s.consume(']') {
+		return true
+	}
+	for {
+		s.ws()
+		if !fn() {
+			return false
+		}
+		if s.consume(',') {
+			continue
+		}
+		return s.consume(']')
+	}
+}
+
+// unquote returns the contents of a string token. Tokens without escapes are
+// sliced and converted directly; the rare escaped ones go through
+// encoding/json, which knows every escape and surrogate pair.
+func unquote(tok []byte, esc bool) string {
+	if !esc {
+		return string(tok[1 : len(tok)-1])
+	}
+	var v string
+	if json.Unmarshal(tok, &v) != nil {
+		return ""
+	}
+	return v
+}
+
+// keyIs reports whether the key token equals name, decoding escapes if any.
+func keyIs(tok []byte, esc bool, name string) bool {
+	if !esc {
+		return len(tok) == len(name)+2 && string(tok[1:len(tok)-1]) == name
+	}
+	return unquote(tok, esc) == name
+}
+
+// scalarText renders a JSON scalar as text: a string's contents, or the
+// literal text of a number or boolean. It reports false for null, objects
+// and arrays.
+func scalarText(raw []byte) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "", false
+	}
+	switch raw[0] {
+	case '"':
+		return unquote(raw, bytes.IndexByte(raw, '\\') >= 0), true
+	case 'n', '{', '[':
+		return "", false
+	}
+	return string(raw), true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHex(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}

@@ -1,0 +1,582 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/zstd"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/time/rate"
+
+	"github.com/telltale-dev/telltale/aggregate/grouping"
+	"github.com/telltale-dev/telltale/aggregate/issues"
+	"github.com/telltale-dev/telltale/ingest/envelope"
+)
+
+// SentryConfig holds the limits of the Sentry ingest endpoints.
+type SentryConfig struct {
+	// MaxBodySize bounds a request body after decompression; decompression
+	// stops after this many bytes (a gzip bomb costs at most this much).
+	// Default 20 MiB.
+	MaxBodySize int
+	// MaxEventSize bounds one event item (413 above). Default 1 MiB.
+	MaxEventSize int
+	// MaxItems bounds the items of one envelope. Default 100.
+	MaxItems int
+	// MaxDepth bounds JSON nesting. Default 64.
+	MaxDepth int
+	// SubmitTimeout bounds the wait for an event's durable commit.
+	// Default 30 s.
+	SubmitTimeout time.Duration
+}
+
+// Sentry answers the Sentry ingest endpoints, POST /api/{project}/envelope/
+// and /api/{project}/store/, with CORS for browser SDKs. An event is
+// answered 200 only once the tracker has made it durable.
+type Sentry struct {
+	cfg     SentryConfig
+	tracker *issues.Tracker
+	log     *slog.Logger
+
+	limMu    sync.Mutex
+	limiters map[uint32]*rate.Limiter
+
+	zstdDec *zstd.Decoder
+
+	requests  *prometheus.CounterVec
+	items     *prometheus.CounterVec
+	rejected  *prometheus.CounterVec
+	discarded *prometheus.CounterVec
+}
+
+// NewSentry returns the ingest endpoints over tracker.
+func NewSentry(cfg SentryConfig, tracker *issues.Tracker, reg prometheus.Registerer, log *slog.Logger) (*Sentry, error) {
+	if cfg.MaxBodySize <= 0 {
+		cfg.MaxBodySize = 20 << 20
+	}
+	if cfg.MaxEventSize <= 0 {
+		cfg.MaxEventSize = envelope.DefaultMaxEventSize
+	}
+	if cfg.MaxItems <= 0 {
+		cfg.MaxItems = envelope.DefaultMaxItems
+	}
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = envelope.DefaultMaxDepth
+	}
+	if cfg.SubmitTimeout <= 0 {
+		cfg.SubmitTimeout = 30 * time.Second
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(uint64(cfg.MaxBodySize)+1))
+	if err != nil {
+		return nil, err
+	}
+	s := &Sentry{cfg: cfg, tracker: tracker, log: log, limiters: map[uint32]*rate.Limiter{}, zstdDec: dec}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "telltale_sentry_requests_total",
+		Help: "Sentry ingest requests by endpoint (envelope, store) and status code.",
+	}, []string{"endpoint", "code"})
+	s.items = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "telltale_sentry_items_total",
+		Help: "Envelope items by type and outcome: stored (events), accepted (counted, not stored), rejected.",
+	}, []string{"type", "outcome"})
+	s.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "telltale_sentry_rejected_total",
+		Help: "Sentry requests rejected, by reason.",
+	}, []string{"reason"})
+	s.discarded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "telltale_sentry_client_discarded_events_total",
+		Help: "Events SDKs report (client reports) they discarded, by reason and category.",
+	}, []string{"reason", "category"})
+	if reg != nil {
+		for _, c := range []prometheus.Collector{s.requests, s.items, s.rejected, s.discarded} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("ingest: cannot register metrics: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Close releases the decoders.
+func (s *Sentry) Close() { s.zstdDec.Close() }
+
+// ingestError is a rejection with its status and counter reason.
+type ingestError struct {
+	code   int
+	reason string
+	detail string
+	// retryAfter is set for 429.
+	retryAfter int
+	scope      string
+}
+
+func (e *ingestError) Error() string { return e.detail }
+
+func reject(code int, reason, format string, args ...any) *ingestError {
+	return &ingestError{code: code, reason: reason, detail: fmt.Sprintf(format, args...)}
+}
+
+// Handle answers ctx if its path is a Sentry ingest endpoint and reports
+// whether it did.
+func (s *Sentry) Handle(ctx *fasthttp.RequestCtx) bool {
+	path := string(ctx.Path())
+	i := strings.Index(path, "/api/")
+	if i < 0 {
+		return false
+	}
+	rest := path[i+len("/api/"):]
+	slash := strings.IndexByte(rest, '/')
+	if slash <= 0 {
+		return false
+	}
+	idText, endpoint := rest[:slash], strings.Trim(rest[slash:], "/")
+	if endpoint != "envelope" && endpoint != "store" {
+		return false
+	}
+	pid, err := strconv.ParseUint(idText, 10, 32)
+	if err != nil {
+		return false
+	}
+	s.cors(ctx)
+	if ctx.IsOptions() {
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		return true
+	}
+	if !ctx.IsPost() {
+		s.fail(ctx, endpoint, reject(fasthttp.StatusMethodNotAllowed, "method", "use POST"))
+		return true
+	}
+	id, ierr := s.serve(ctx, uint32(pid), endpoint)
+	if ierr != nil {
+		s.fail(ctx, endpoint, ierr)
+		return true
+	}
+	ctx.SetContentType("application/json")
+	if id == "" {
+		ctx.SetBodyString("{}")
+	} else {
+		ctx.SetBodyString(`{"id":"` + id + `"}`)
+	}
+	s.requests.WithLabelValues(endpoint, "200").Inc()
+	return true
+}
+
+// cors adds the headers browser SDKs need (Relay's list).
+func (s *Sentry) cors(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	origin := ctx.Request.Header.Peek("Origin")
+	if len(origin) > 0 {
+		h.SetBytesV("Access-Control-Allow-Origin", origin)
+		h.Set("Vary", "Origin")
+	} else {
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
+	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, authentication, authorization, content-encoding, transfer-encoding, baggage, sentry-trace")
+	h.Set("Access-Control-Expose-Headers", "x-sentry-error, x-sentry-rate-limits, retry-after")
+	h.Set("Access-Control-Max-Age", "3600")
+}
+
+func (s *Sentry) fail(ctx *fasthttp.RequestCtx, endpoint string, e *ingestError) {
+	s.rejected.WithLabelValues(e.reason).Inc()
+	if e.code == fasthttp.StatusTooManyRequests {
+		ra := strconv.Itoa(max(e.retryAfter, 1))
+		ctx.Response.Header.Set("Retry-After", ra)
+		ctx.Response.Header.Set("X-Sentry-Rate-Limits", ra+"::"+e.scope+":"+e.reason)
+	}
+	ctx.Response.Header.Set("X-Sentry-Error", e.detail)
+	body, _ := json.Marshal(map[string]string{"detail": e.detail})
+	ctx.SetStatusCode(e.code)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
+	s.requests.WithLabelValues(endpoint, strconv.Itoa(e.code)).Inc()
+}
+
+// serve authenticates, decodes and stores one request; it returns the
+// event id ("" for an envelope without an event).
+func (s *Sentry) serve(ctx *fasthttp.RequestCtx, pid uint32, endpoint string) (string, *ingestError) {
+	proj, ok := s.tracker.Project(pid)
+	if !ok {
+		return "", reject(fasthttp.StatusNotFound, "unknown_project", "project %d does not exist", pid)
+	}
+	key, ierr := requestKey(ctx)
+	if ierr != nil {
+		return "", ierr
+	}
+	body, ierr := s.body(ctx)
+	if ierr != nil {
+		return "", ierr
+	}
+	var payload []byte
+	if endpoint == "store" {
+		if key == "" {
+			return "", reject(fasthttp.StatusUnauthorized, "auth_missing", "missing authentication (X-Sentry-Auth or sentry_key)")
+		}
+		p, err := envelope.StorePayload(body, s.cfg.MaxBodySize)
+		if err != nil {
+			return "", parseReject(err)
+		}
+		if len(p) > s.cfg.MaxEventSize {
+			s.items.WithLabelValues("event", "rejected").Inc()
+			return "", reject(fasthttp.StatusRequestEntityTooLarge, "event_too_large", "event exceeds %d bytes", s.cfg.MaxEventSize)
+		}
+		payload = p
+	}
+	var env envelope.Envelope
+	if endpoint == "envelope" {
+		err := env.Parse(body, envelope.Limits{MaxItems: s.cfg.MaxItems, MaxEventSize: s.cfg.MaxEventSize, MaxDepth: s.cfg.MaxDepth})
+		if err != nil {
+			return "", parseReject(err)
+		}
+		if env.Header.DSN != "" {
+			dsn, err := envelope.ParseDSN(env.Header.DSN)
+			if err != nil {
+				return "", reject(fasthttp.StatusUnauthorized, "auth_invalid", "bad dsn in envelope header")
+			}
+			if key != "" && dsn.Key != key {
+				return "", reject(fasthttp.StatusUnauthorized, "auth_invalid", "the envelope's dsn and the request's key differ")
+			}
+			key = dsn.Key
+		}
+		if key == "" {
+			return "", reject(fasthttp.StatusUnauthorized, "auth_missing", "missing authentication (X-Sentry-Auth, sentry_key or envelope dsn)")
+		}
+	}
+	if !proj.HasKey(key) {
+		return "", reject(fasthttp.StatusForbidden, "auth_invalid", "unknown or revoked key for project %d", pid)
+	}
+	if lim := s.limiter(&proj); lim != nil && !lim.Allow() {
+		e := reject(fasthttp.StatusTooManyRequests, "rate_limited", "project %d is over its rate limit", pid)
+		e.retryAfter, e.scope = 1, "key"
+		return "", e
+	}
+
+	var raw []byte
+	headerID := ""
+	if endpoint == "store" {
+		raw = payload
+	} else {
+		headerID = env.Header.EventID
+		for i := range env.Items {
+			it := &env.Items[i]
+			switch it.Type {
+			case "event":
+				if raw != nil {
+					s.items.WithLabelValues("event", "rejected").Inc()
+					return "", reject(fasthttp.StatusBadRequest, "duplicate_event", "more than one event item")
+				}
+				raw = it.Payload
+			case "client_report":
+				s.items.WithLabelValues(it.Type, "accepted").Inc()
+				s.clientReport(it.Payload)
+			default:
+				s.items.WithLabelValues(itemType(it.Type), "accepted").Inc()
+			}
+		}
+		if raw == nil {
+			return "", nil
+		}
+	}
+	id, ierr := s.store(ctx, &proj, raw, headerID, ctx.RemoteIP().String())
+	if ierr != nil {
+		s.items.WithLabelValues("event", "rejected").Inc()
+		return "", ierr
+	}
+	s.items.WithLabelValues("event", "stored").Inc()
+	return id, nil
+}
+
+// knownItemTypes bounds the type label of telltale_sentry_items_total.
+var knownItemTypes = map[string]bool{
+	"event": true, "transaction": true, "span": true, "attachment": true, "session": true, "sessions": true,
+	"client_report": true, "check_in": true, "log": true, "trace_metric": true, "statsd": true,
+	"metric_buckets": true, "feedback": true, "user_report": true, "profile": true, "profile_chunk": true,
+	"replay_event": true, "replay_recording": true, "replay_video": true, "form_data": true, "security": true,
+	"raw_security": true, "unreal_report": true, "otel_log": true, "otel_span": true,
+}
+
+func itemType(t string) string {
+	if knownItemTypes[t] {
+		return t
+	}
+	return "unknown"
+}
+
+func parseReject(err error) *ingestError {
+	switch {
+	case errors.Is(err, envelope.ErrTooLarge), errors.Is(err, envelope.ErrTooManyItems):
+		return reject(fasthttp.StatusRequestEntityTooLarge, envelope.Reason(err), "%v", err)
+	default:
+		return reject(fasthttp.StatusBadRequest, envelope.Reason(err), "%v", err)
+	}
+}
+
+// requestKey returns the key of X-Sentry-Auth, Authorization: Sentry, or
+// the query string, whichever is present ("" if none).
+func requestKey(ctx *fasthttp.RequestCtx) (string, *ingestError) {
+	for _, h := range []string{"X-Sentry-Auth", "Authorization"} {
+		v := ctx.Request.Header.Peek(h)
+		if len(v) == 0 || (h == "Authorization" && !bytes.HasPrefix(bytes.ToLower(v), []byte("sentry "))) {
+			continue
+		}
+		a, err := envelope.ParseAuthHeader(string(v))
+		if err != nil {
+			return "", reject(fasthttp.StatusUnauthorized, "auth_invalid", "%v", err)
+		}
+		return a.Key, nil
+	}
+	if q := ctx.URI().QueryString(); bytes.Contains(q, []byte("sentry_key")) {
+		a, err := envelope.ParseAuthQuery(string(q))
+		if err != nil {
+			return "", reject(fasthttp.StatusUnauthorized, "auth_invalid", "%v", err)
+		}
+		return a.Key, nil
+	}
+	return "", nil
+}
+
+// body returns the request body decompressed per Content-Encoding, reading
+// at most MaxBodySize+1 bytes of output.
+func (s *Sentry) body(ctx *fasthttp.RequestCtx) ([]byte, *ingestError) {
+	raw := ctx.Request.Body()
+	enc := strings.ToLower(strings.TrimSpace(string(ctx.Request.Header.Peek("Content-Encoding"))))
+	var r io.Reader
+	var err error
+	switch enc {
+	case "", "identity":
+		if len(raw) > s.cfg.MaxBodySize {
+			return nil, reject(fasthttp.StatusRequestEntityTooLarge, "body_too_large", "body exceeds %d bytes", s.cfg.MaxBodySize)
+		}
+		if len(raw) == 0 {
+			return nil, reject(fasthttp.StatusBadRequest, "empty_body", "empty body")
+		}
+		return raw, nil
+	case "gzip", "x-gzip":
+		r, err = gzip.NewReader(bytes.NewReader(raw))
+	case "deflate":
+		r, err = zlib.NewReader(bytes.NewReader(raw))
+	case "br":
+		r = brotli.NewReader(bytes.NewReader(raw))
+	case "zstd":
+		// DecodeAll is goroutine-safe (a stream Reset is not); the
+		// decoder's max memory (MaxBodySize+1) stops a bomb.
+		out, derr := s.zstdDec.DecodeAll(raw, nil)
+		if derr != nil {
+			if errors.Is(derr, zstd.ErrDecoderSizeExceeded) || errors.Is(derr, zstd.ErrWindowSizeExceeded) {
+				return nil, reject(fasthttp.StatusRequestEntityTooLarge, "body_too_large", "decompressed body exceeds %d bytes", s.cfg.MaxBodySize)
+			}
+			return nil, reject(fasthttp.StatusBadRequest, "bad_encoding", "zstd: %v", derr)
+		}
+		if len(out) > s.cfg.MaxBodySize {
+			return nil, reject(fasthttp.StatusRequestEntityTooLarge, "body_too_large", "decompressed body exceeds %d bytes", s.cfg.MaxBodySize)
+		}
+		return out, nil
+	default:
+		r = bytes.NewReader(raw) // Relay reads unknown encodings as identity
+	}
+	if err != nil {
+		return nil, reject(fasthttp.StatusBadRequest, "bad_encoding", "%s: %v", enc, err)
+	}
+	out, err := io.ReadAll(io.LimitReader(r, int64(s.cfg.MaxBodySize)+1))
+	if err != nil {
+		return nil, reject(fasthttp.StatusBadRequest, "bad_encoding", "%s: %v", enc, err)
+	}
+	if len(out) > s.cfg.MaxBodySize {
+		return nil, reject(fasthttp.StatusRequestEntityTooLarge, "body_too_large", "decompressed body exceeds %d bytes", s.cfg.MaxBodySize)
+	}
+	if len(out) == 0 {
+		return nil, reject(fasthttp.StatusBadRequest, "empty_body", "empty body")
+	}
+	return out, nil
+}
+
+func (s *Sentry) limiter(p *issues.Project) *rate.Limiter {
+	if p.RateLimit <= 0 {
+		return nil
+	}
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	l, ok := s.limiters[p.ID]
+	if !ok || l.Limit() != rate.Limit(p.RateLimit) {
+		l = rate.NewLimiter(rate.Limit(p.RateLimit), max(p.RateLimit, 1))
+		s.limiters[p.ID] = l
+	}
+	return l
+}
+
+// clientReport counts the discarded events an SDK reports.
+func (s *Sentry) clientReport(payload []byte) {
+	var rep struct {
+		Discarded []struct {
+			Reason   string  `json:"reason"`
+			Category string  `json:"category"`
+			Quantity float64 `json:"quantity"`
+		} `json:"discarded_events"`
+	}
+	if json.Unmarshal(payload, &rep) != nil {
+		return
+	}
+	for _, d := range rep.Discarded {
+		if d.Quantity > 0 && len(d.Reason) <= 64 && len(d.Category) <= 32 {
+			s.discarded.WithLabelValues(d.Reason, d.Category).Add(d.Quantity)
+		}
+	}
+}
+
+// store decodes, groups and submits one event payload.
+func (s *Sentry) store(ctx *fasthttp.RequestCtx, proj *issues.Project, raw []byte, headerID, clientIP string) (string, *ingestError) {
+	ev, err := envelope.DecodeEvent(raw, s.cfg.MaxDepth)
+	if err != nil {
+		return "", parseReject(err)
+	}
+	if headerID != "" {
+		ev.EventID = headerID
+	}
+	if ev.EventID == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		ev.EventID = hex.EncodeToString(b[:])
+	}
+	now := time.Now().UTC()
+	if ev.Timestamp.IsZero() || ev.Timestamp.After(now.Add(time.Minute)) {
+		ev.Timestamp = now
+	}
+	if ev.Platform == "" {
+		ev.Platform = "other"
+	}
+	if ev.Level == "" {
+		ev.Level = "error"
+	}
+	if ev.LogFormatted == "" && ev.LogTemplate != "" && len(ev.LogParams) > 0 {
+		ev.LogFormatted = formatLog(ev.LogTemplate, ev.LogParams)
+	}
+	if ev.User != nil && ev.User.IPAddress == "{{auto}}" {
+		ev.User.IPAddress = clientIP
+	}
+	in := &issues.Incoming{
+		Project: proj.ID, Time: ev.Timestamp, Type: "default",
+		Level: ev.Level, Platform: ev.Platform, Logger: ev.Logger, Release: ev.Release, Environment: ev.Environment,
+	}
+	if _, err := hex.Decode(in.EventID[:], []byte(ev.EventID)); err != nil {
+		return "", reject(fasthttp.StatusBadRequest, "bad_event_id", "bad event id %q", ev.EventID)
+	}
+	g := toGrouping(ev)
+	in.Group = grouping.Group(g)
+	if len(ev.Exceptions) > 0 {
+		in.Type = "error"
+	}
+	for _, ex := range ev.Exceptions {
+		if ex.Handled != nil && !*ex.Handled {
+			in.Unhandled = true
+		}
+	}
+	for _, t := range ev.Tags {
+		in.Tags = append(in.Tags, issues.Tag{Key: t.Key, Value: t.Value})
+	}
+	if u := ev.User; u != nil {
+		for _, k := range []string{u.ID, u.Email, u.Username, u.IPAddress} {
+			if k != "" {
+				in.UserKey = k
+				break
+			}
+		}
+	}
+	in.Body, err = json.Marshal(ev)
+	if err != nil {
+		return "", reject(fasthttp.StatusBadRequest, "bad_json", "cannot encode event: %v", err)
+	}
+	c, cancel := context.WithTimeout(context.Background(), s.cfg.SubmitTimeout)
+	defer cancel()
+	if _, err := s.tracker.Submit(c, in); err != nil {
+		switch {
+		case errors.Is(err, issues.ErrQueueFull):
+			e := reject(fasthttp.StatusTooManyRequests, "queue_full", "ingest queue full, retry later")
+			e.retryAfter, e.scope = 1, "organization"
+			return "", e
+		case errors.Is(err, issues.ErrClosed):
+			return "", reject(fasthttp.StatusServiceUnavailable, "shutting_down", "shutting down")
+		default:
+			return "", reject(fasthttp.StatusServiceUnavailable, "storage", "event not stored: %v", err)
+		}
+	}
+	return ev.EventID, nil
+}
+
+// formatLog fills a printf-style logging template (%s, %d, %r, %i, %f…) with
+// params in order, as sentry-python's logentry expects the server to.
+func formatLog(tmpl string, params []string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(tmpl); i++ {
+		c := tmpl[i]
+		if c != '%' || i+1 >= len(tmpl) {
+			b.WriteByte(c)
+			continue
+		}
+		verb := tmpl[i+1]
+		switch {
+		case verb == '%':
+			b.WriteByte('%')
+			i++
+		case strings.IndexByte("sdrifgxe", verb) >= 0 && n < len(params):
+			b.WriteString(params[n])
+			n++
+			i++
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// toGrouping converts a decoded event to grouping's input.
+func toGrouping(ev *envelope.Event) *grouping.Event {
+	g := &grouping.Event{
+		Platform: ev.Platform, Level: ev.Level, Logger: ev.Logger, Transaction: ev.Transaction,
+		Message: ev.Message, LogTemplate: ev.LogTemplate, LogFormatted: ev.LogFormatted,
+		Fingerprint: ev.Fingerprint,
+	}
+	for _, t := range ev.Tags {
+		g.Tags = append(g.Tags, grouping.Tag{Key: t.Key, Value: t.Value})
+	}
+	for _, ex := range ev.Exceptions {
+		g.Exceptions = append(g.Exceptions, grouping.Exception{
+			Type: ex.Type, Value: ex.Value, Module: ex.Module, Synthetic: ex.Synthetic,
+			Handled: ex.Handled, MechanismType: ex.MechanismType, Frames: toFrames(ex.Frames),
+		})
+	}
+	for _, th := range ev.Threads {
+		g.Threads = append(g.Threads, grouping.Thread{ID: th.ID, Name: th.Name, Crashed: th.Crashed, Current: th.Current, Frames: toFrames(th.Frames)})
+	}
+	return g
+}
+
+func toFrames(fs []envelope.Frame) []grouping.Frame {
+	out := make([]grouping.Frame, len(fs))
+	for i, f := range fs {
+		out[i] = grouping.Frame{
+			Filename: f.Filename, AbsPath: f.AbsPath, Module: f.Module, Package: f.Package,
+			Function: f.Function, RawFunction: f.RawFunction, ContextLine: f.ContextLine, Platform: f.Platform,
+			InApp: f.InApp, Lineno: f.Lineno, Colno: f.Colno,
+		}
+	}
+	return out
+}
