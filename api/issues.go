@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/telltale-dev/telltale/aggregate/grouping"
 	"github.com/telltale-dev/telltale/aggregate/issues"
 )
 
@@ -94,7 +95,7 @@ func (a *sentryAPI) serve(ctx *fasthttp.RequestCtx) string {
 		err = notFound("endpoint")
 	}
 	if err != nil {
-		writeAPIError(ctx, err)
+		writeError(ctx, err)
 		return name
 	}
 	if data == nil {
@@ -103,27 +104,12 @@ func (a *sentryAPI) serve(ctx *fasthttp.RequestCtx) string {
 	}
 	body, err := json.Marshal(data)
 	if err != nil {
-		writeAPIError(ctx, err)
+		writeError(ctx, err)
 		return name
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
 	return name
-}
-
-func writeAPIError(ctx *fasthttp.RequestCtx, err error) {
-	code := http.StatusInternalServerError
-	var ae *apiError
-	switch {
-	case errors.As(err, &ae):
-		code = ae.code
-	case errors.Is(err, issues.ErrNotFound):
-		code = http.StatusNotFound
-	}
-	body, _ := json.Marshal(map[string]string{"detail": err.Error()})
-	ctx.SetStatusCode(code)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(body)
 }
 
 func (a *sentryAPI) org(slug string) error {
@@ -359,13 +345,14 @@ func parsePeriod(s string) (time.Duration, error) {
 }
 
 func parseSentryTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05.000000"} {
+	if t, err := parseTime(s); err == nil {
+		return t, nil
+	}
+	// Sentry's own UI sends start and end without a zone, meaning UTC.
+	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, nil
 		}
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.UnixMilli(int64(f * 1000)), nil
 	}
 	return time.Time{}, fmt.Errorf("bad time %q", s)
 }
@@ -433,11 +420,9 @@ func (a *sentryAPI) list(ctx *fasthttp.RequestCtx, project uint32) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	all := a.tracker.List(f, sortBy)
-	ctx.Response.Header.Set("X-Hits", strconv.Itoa(len(all)))
-	end := min(offset+limit, len(all))
-	page := all[min(offset, len(all)):end]
-	setLink(ctx, offset, limit, len(all))
+	page, total := a.tracker.List(f, sortBy, offset, limit)
+	ctx.Response.Header.Set("X-Hits", strconv.Itoa(total))
+	setLink(ctx, offset, limit, total)
 	out := make([]issueJSON, len(page))
 	for i := range page {
 		out[i] = a.issueJSON(&page[i], false)
@@ -632,9 +617,9 @@ func eventJSON(ev *issues.StoredEvent, is *issues.Issue) map[string]any {
 	}
 }
 
-func nonNilFrames(fs []issues.Frame) []issues.Frame {
+func nonNilFrames(fs []grouping.Frame) []grouping.Frame {
 	if fs == nil {
-		return []issues.Frame{}
+		return []grouping.Frame{}
 	}
 	return fs
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/valyala/fasthttp/pprofhandler"
 
 	"github.com/telltale-dev/telltale/aggregate"
+	"github.com/telltale-dev/telltale/aggregate/issues"
 )
 
 // Exposer writes the current value of every statsd series; satisfied by
@@ -153,41 +154,37 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, errNotReady)
 		}
 	default:
-		if s.sentry != nil && bytes.HasPrefix(ctx.Path(), []byte("/api/0/")) {
-			if !s.authorized(ctx) {
-				name = "unauthorized"
-				writeError(ctx, errUnauthorized)
-				break
-			}
-			name = s.sentry.serve(ctx)
-			break
-		}
-		if s.ingest != nil && s.ingest(ctx) {
+		switch {
+		case s.sentry != nil && bytes.HasPrefix(ctx.Path(), []byte("/api/0/")):
+			// The Sentry web API subset (issues.go).
+			name = s.withToken(ctx, s.sentry.serve)
+		case s.ingest != nil && s.ingest(ctx):
 			name = "sentry_ingest"
-			break
-		}
-		if s.prom != nil && bytes.HasPrefix(ctx.Path(), []byte("/api/v1/")) {
-			if !s.authorized(ctx) {
-				name = "unauthorized"
-				writeError(ctx, errUnauthorized)
-				break
-			}
+		case s.prom != nil && bytes.HasPrefix(ctx.Path(), []byte("/api/v1/")):
 			// The Prometheus query API (promql.go), with its own error shape.
-			name = s.prom.serve(ctx)
-			break
-		}
-		if bytes.HasPrefix(ctx.Path(), []byte("/debug/pprof/")) {
+			name = s.withToken(ctx, s.prom.serve)
+		case bytes.HasPrefix(ctx.Path(), []byte("/debug/pprof/")):
 			// Profiles of a live server are how a performance problem gets
 			// found; like Prometheus and VictoriaMetrics we serve them on
 			// the (loopback by default) HTTP listener.
 			name = "pprof"
 			pprofhandler.PprofHandler(ctx)
-			break
+		default:
+			name = "other"
+			writeError(ctx, errNotFound)
 		}
-		name = "other"
-		writeError(ctx, errNotFound)
 	}
 	s.requests.WithLabelValues(name, fmt.Sprint(ctx.Response.StatusCode())).Inc()
+}
+
+// withToken runs serve if the request carries one of the Bearer tokens,
+// and answers 401 otherwise; it returns the handler name.
+func (s *Server) withToken(ctx *fasthttp.RequestCtx, serve func(*fasthttp.RequestCtx) string) string {
+	if !s.authorized(ctx) {
+		writeError(ctx, errUnauthorized)
+		return "unauthorized"
+	}
+	return serve(ctx)
 }
 
 // Errors the handlers answer with; writeError maps them to status codes.
@@ -220,6 +217,7 @@ func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 // without their text, which may hold internals, and are logged by the caller.
 func writeError(ctx *fasthttp.RequestCtx, err error) {
 	code, detail := http.StatusInternalServerError, "internal error"
+	var ae *apiError
 	switch {
 	case errors.Is(err, errNotFound):
 		code, detail = http.StatusNotFound, err.Error()
@@ -228,6 +226,10 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 	case errors.Is(err, errUnauthorized):
 		code, detail = http.StatusUnauthorized, err.Error()
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="telltale"`)
+	case errors.As(err, &ae):
+		code, detail = ae.code, ae.detail
+	case errors.Is(err, issues.ErrNotFound):
+		code, detail = http.StatusNotFound, err.Error()
 	}
 	body, _ := json.Marshal(struct {
 		Detail string `json:"detail"`

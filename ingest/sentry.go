@@ -334,7 +334,7 @@ func parseReject(err error) *ingestError {
 func requestKey(ctx *fasthttp.RequestCtx) (string, *ingestError) {
 	for _, h := range []string{"X-Sentry-Auth", "Authorization"} {
 		v := ctx.Request.Header.Peek(h)
-		if len(v) == 0 || (h == "Authorization" && !bytes.HasPrefix(bytes.ToLower(v), []byte("sentry "))) {
+		if len(v) == 0 || (h == "Authorization" && (len(v) < 7 || !bytes.EqualFold(v[:7], []byte("sentry ")))) {
 			continue
 		}
 		a, err := envelope.ParseAuthHeader(string(v))
@@ -471,39 +471,16 @@ func (s *Sentry) store(ctx *fasthttp.RequestCtx, proj *issues.Project, raw []byt
 	if ev.User != nil && ev.User.IPAddress == "{{auto}}" {
 		ev.User.IPAddress = clientIP
 	}
-	in := &issues.Incoming{
-		Project: proj.ID, Time: ev.Timestamp, Type: "default",
-		Level: ev.Level, Platform: ev.Platform, Logger: ev.Logger, Release: ev.Release, Environment: ev.Environment,
-	}
+	in := &issues.Incoming{Project: proj.ID, Doc: toDoc(ev)}
 	if _, err := hex.Decode(in.EventID[:], []byte(ev.EventID)); err != nil {
 		return "", reject(fasthttp.StatusBadRequest, "bad_event_id", "bad event id %q", ev.EventID)
 	}
-	g := toGrouping(ev)
-	in.Group = grouping.Group(g)
-	if len(ev.Exceptions) > 0 {
-		in.Type = "error"
-	}
-	for _, ex := range ev.Exceptions {
-		if ex.Handled != nil && !*ex.Handled {
-			in.Unhandled = true
-		}
-	}
-	for _, t := range ev.Tags {
-		in.Tags = append(in.Tags, issues.Tag{Key: t.Key, Value: t.Value})
-	}
-	if u := ev.User; u != nil {
-		for _, k := range []string{u.ID, u.Email, u.Username, u.IPAddress} {
-			if k != "" {
-				in.UserKey = k
-				break
-			}
-		}
-	}
-	in.Body, err = json.Marshal(ev)
+	in.Group = grouping.Group(in.Doc.Grouping())
+	in.Body, err = json.Marshal(in.Doc)
 	if err != nil {
 		return "", reject(fasthttp.StatusBadRequest, "bad_json", "cannot encode event: %v", err)
 	}
-	c, cancel := context.WithTimeout(context.Background(), s.cfg.SubmitTimeout)
+	c, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
 	defer cancel()
 	if _, err := s.tracker.Submit(c, in); err != nil {
 		switch {
@@ -547,36 +524,50 @@ func formatLog(tmpl string, params []string) string {
 	return b.String()
 }
 
-// toGrouping converts a decoded event to grouping's input.
-func toGrouping(ev *envelope.Event) *grouping.Event {
-	g := &grouping.Event{
-		Platform: ev.Platform, Level: ev.Level, Logger: ev.Logger, Transaction: ev.Transaction,
-		Message: ev.Message, LogTemplate: ev.LogTemplate, LogFormatted: ev.LogFormatted,
-		Fingerprint: ev.Fingerprint,
+// toDoc converts a decoded wire event to the stored document, whose
+// exceptions, threads and frames grouping reads.
+func toDoc(ev *envelope.Event) *issues.Doc {
+	d := &issues.Doc{
+		EventID: ev.EventID, Timestamp: ev.Timestamp,
+		Platform: ev.Platform, Level: ev.Level, Logger: ev.Logger, ServerName: ev.ServerName,
+		Release: ev.Release, Dist: ev.Dist, Environment: ev.Environment, Transaction: ev.Transaction,
+		Message: ev.Message, LogTemplate: ev.LogTemplate, LogFormatted: ev.LogFormatted, LogParams: ev.LogParams,
+		Fingerprint: ev.Fingerprint, Tags: toTags(ev.Tags), Contexts: ev.Contexts, Extra: ev.Extra,
 	}
-	for _, t := range ev.Tags {
-		g.Tags = append(g.Tags, grouping.Tag{Key: t.Key, Value: t.Value})
+	if u := ev.User; u != nil {
+		d.User = &issues.User{ID: u.ID, Email: u.Email, Username: u.Username, IPAddress: u.IPAddress, Data: u.Data}
+	}
+	if r := ev.Request; r != nil {
+		d.Request = &issues.Request{Method: r.Method, URL: r.URL, QueryString: r.QueryString, Headers: toTags(r.Headers), Data: r.Data}
 	}
 	for _, ex := range ev.Exceptions {
-		g.Exceptions = append(g.Exceptions, grouping.Exception{
+		d.Exceptions = append(d.Exceptions, grouping.Exception{
 			Type: ex.Type, Value: ex.Value, Module: ex.Module, Synthetic: ex.Synthetic,
 			Handled: ex.Handled, MechanismType: ex.MechanismType, Frames: toFrames(ex.Frames),
 		})
 	}
 	for _, th := range ev.Threads {
-		g.Threads = append(g.Threads, grouping.Thread{ID: th.ID, Name: th.Name, Crashed: th.Crashed, Current: th.Current, Frames: toFrames(th.Frames)})
+		d.Threads = append(d.Threads, grouping.Thread{ID: th.ID, Name: th.Name, Crashed: th.Crashed, Current: th.Current, Frames: toFrames(th.Frames)})
 	}
-	return g
+	for _, b := range ev.Breadcrumbs {
+		d.Breadcrumbs = append(d.Breadcrumbs, issues.Breadcrumb{Timestamp: b.Timestamp, Type: b.Type, Category: b.Category, Message: b.Message, Level: b.Level, Data: b.Data})
+	}
+	return d
 }
 
+func toTags(ts []envelope.Tag) []issues.Tag {
+	out := make([]issues.Tag, len(ts))
+	for i, t := range ts {
+		out[i] = issues.Tag(t)
+	}
+	return out
+}
+
+// toFrames converts frames; the two Frame types have the same fields.
 func toFrames(fs []envelope.Frame) []grouping.Frame {
 	out := make([]grouping.Frame, len(fs))
 	for i, f := range fs {
-		out[i] = grouping.Frame{
-			Filename: f.Filename, AbsPath: f.AbsPath, Module: f.Module, Package: f.Package,
-			Function: f.Function, RawFunction: f.RawFunction, ContextLine: f.ContextLine, Platform: f.Platform,
-			InApp: f.InApp, Lineno: f.Lineno, Colno: f.Colno,
-		}
+		out[i] = grouping.Frame(f)
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/klauspost/compress/zstd"
@@ -142,15 +143,7 @@ func (db *DB) NextIssueID() (uint64, error) {
 		return 0, err
 	}
 	defer db.release()
-	for {
-		id, err := db.issueSeq.Next()
-		if err != nil {
-			return 0, fmt.Errorf("storage: cannot allocate an issue id: %w", err)
-		}
-		if id != 0 {
-			return id, nil
-		}
-	}
+	return nextNonZero(db.issueSeq, "issue")
 }
 
 // WriteEvents stores events and issue states in one write and returns once
@@ -220,26 +213,58 @@ func (db *DB) Issues(fn func(rec IssueRecord) error) error {
 		return err
 	}
 	defer db.release()
+	return db.scanRecords([]byte{prefixIssue}, 9, "issue", func(k, v []byte) error {
+		return fn(IssueRecord{ID: binary.BigEndian.Uint64(k[1:]), Data: v})
+	})
+}
+
+// scanRecords calls fn with the key and value of every record under
+// prefix, in key order; every key must be keyLen bytes long. v is only
+// valid during the call.
+func (db *DB) scanRecords(prefix []byte, keyLen int, what string, fn func(k, v []byte) error) error {
 	return db.bdb.View(func(txn *badger.Txn) error {
-		prefix := []byte{prefixIssue}
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = prefix
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 			k := it.Item().Key()
-			if len(k) != 9 {
-				return fmt.Errorf("%w: issue key %x", ErrCorrupt, k)
+			if len(k) != keyLen {
+				return fmt.Errorf("%w: %s key %x", ErrCorrupt, what, k)
 			}
-			err := it.Item().Value(func(v []byte) error {
-				return fn(IssueRecord{ID: binary.BigEndian.Uint64(k[1:]), Data: v})
-			})
-			if err != nil {
+			if err := it.Item().Value(func(v []byte) error { return fn(k, v) }); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// newestFirst calls fn, newest first, with the items under prefix whose
+// key goes on with a big-endian time (Unix ms) before `before` (≤ 0: no
+// bound); every key must be keyLen bytes long. fn returns false to stop.
+func newestFirst(txn *badger.Txn, prefix []byte, before int64, keyLen int, what string, fn func(*badger.Item) (bool, error)) error {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = prefix
+	opts.Reverse = true
+	opts.PrefetchValues = false
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	start := binary.BigEndian.AppendUint64(slices.Clip(prefix), uint64(before-1))
+	start = append(start, bytesFF[:keyLen-len(start)]...)
+	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
+		if k := it.Item().Key(); len(k) != keyLen {
+			return fmt.Errorf("%w: %s key %x", ErrCorrupt, what, k)
+		}
+		more, err := fn(it.Item())
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
 }
 
 // IssueByHash returns the id of the issue of project with grouping hash.
@@ -279,28 +304,16 @@ func (db *DB) IssuesBySeen(project uint32, before int64, limit int) ([]uint64, e
 		return nil, err
 	}
 	defer db.release()
-	if before <= 0 {
-		before = math.MaxInt64
-	}
 	var ids []uint64
+	if limit <= 0 {
+		return nil, nil
+	}
 	err := db.bdb.View(func(txn *badger.Txn) error {
 		prefix := binary.BigEndian.AppendUint32([]byte{prefixIssueSeen}, project)
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = prefix
-		opts.Reverse = true
-		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		start := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), uint64(before-1))
-		start = append(start, bytesFF[:8]...)
-		for it.Seek(start); it.ValidForPrefix(prefix) && len(ids) < limit; it.Next() {
-			k := it.Item().Key()
-			if len(k) != 21 {
-				return fmt.Errorf("%w: issue seen key %x", ErrCorrupt, k)
-			}
-			ids = append(ids, binary.BigEndian.Uint64(k[13:]))
-		}
-		return nil
+		return newestFirst(txn, prefix, before, 21, "issue seen", func(item *badger.Item) (bool, error) {
+			ids = append(ids, binary.BigEndian.Uint64(item.Key()[13:]))
+			return len(ids) < limit, nil
+		})
 	})
 	return ids, err
 }
@@ -363,52 +376,38 @@ func (db *DB) IssueEvents(issue uint64, before int64, limit int, withBody bool) 
 		return nil, err
 	}
 	defer db.release()
-	if before <= 0 {
-		before = math.MaxInt64
-	}
 	var out []EventRecord
+	if limit <= 0 {
+		return nil, nil
+	}
 	err := db.bdb.View(func(txn *badger.Txn) error {
 		prefix := binary.BigEndian.AppendUint64([]byte{prefixIssueEvents}, issue)
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = prefix
-		opts.Reverse = true
-		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		start := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), uint64(before-1))
-		start = append(start, bytesFF[:16]...)
-		for it.Seek(start); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
-			item := it.Item()
+		return newestFirst(txn, prefix, before, 33, "issue event", func(item *badger.Item) (bool, error) {
 			k := item.Key()
-			if len(k) != 33 {
-				return fmt.Errorf("%w: issue event key %x", ErrCorrupt, k)
-			}
-			var id [16]byte
-			copy(id[:], k[17:])
-			var project uint32
+			rec := EventRecord{Issue: issue, Time: int64(binary.BigEndian.Uint64(k[9:]))}
+			copy(rec.ID[:], k[17:])
 			if err := item.Value(func(v []byte) error {
 				if len(v) != 4 {
 					return fmt.Errorf("%w: issue event value", ErrCorrupt)
 				}
-				project = binary.BigEndian.Uint32(v)
+				rec.Project = binary.BigEndian.Uint32(v)
 				return nil
 			}); err != nil {
-				return err
+				return false, err
 			}
-			rec := EventRecord{Project: project, ID: id, Issue: issue, Time: int64(binary.BigEndian.Uint64(k[9:]))}
 			if withBody {
-				full, err := db.readEvent(txn, project, id)
+				full, err := db.readEvent(txn, rec.Project, rec.ID)
 				if errors.Is(err, ErrNoEvent) {
-					continue
+					return true, nil // expired between the index and the body
 				}
 				if err != nil {
-					return err
+					return false, err
 				}
 				rec.Body = full.Body
 			}
 			out = append(out, rec)
-		}
-		return nil
+			return len(out) < limit, nil
+		})
 	})
 	return out, err
 }
@@ -463,21 +462,7 @@ func (db *DB) Projects(fn func(id uint32, data []byte) error) error {
 		return err
 	}
 	defer db.release()
-	return db.bdb.View(func(txn *badger.Txn) error {
-		prefix := []byte{prefixProject}
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = prefix
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			k := it.Item().Key()
-			if len(k) != 5 {
-				return fmt.Errorf("%w: project key %x", ErrCorrupt, k)
-			}
-			if err := it.Item().Value(func(v []byte) error { return fn(binary.BigEndian.Uint32(k[1:]), v) }); err != nil {
-				return err
-			}
-		}
-		return nil
+	return db.scanRecords([]byte{prefixProject}, 5, "project", func(k, v []byte) error {
+		return fn(binary.BigEndian.Uint32(k[1:]), v)
 	})
 }

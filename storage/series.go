@@ -289,11 +289,15 @@ func (db *DB) rememberValues(pending map[string]struct{}) {
 
 // nextID returns a new series id. Id 0 is never used, so that callers may
 // use it for "no series".
-func (db *DB) nextID() (uint64, error) {
+func (db *DB) nextID() (uint64, error) { return nextNonZero(db.seq, "series") }
+
+// nextNonZero returns the next number of seq that is not 0 (Badger
+// sequences start at 0; our ids use 0 for "none").
+func nextNonZero(seq *badger.Sequence, what string) (uint64, error) {
 	for {
-		id, err := db.seq.Next()
+		id, err := seq.Next()
 		if err != nil {
-			return 0, fmt.Errorf("storage: cannot allocate a series id: %w", err)
+			return 0, fmt.Errorf("storage: cannot allocate a %s id: %w", what, err)
 		}
 		if id != 0 {
 			return id, nil

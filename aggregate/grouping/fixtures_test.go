@@ -47,21 +47,7 @@ type jsonException struct {
 }
 
 type jsonStack struct {
-	Frames []jsonFrame `json:"frames"`
-}
-
-type jsonFrame struct {
-	Filename    string `json:"filename"`
-	AbsPath     string `json:"abs_path"`
-	Module      string `json:"module"`
-	Package     string `json:"package"`
-	Function    string `json:"function"`
-	RawFunction string `json:"raw_function"`
-	ContextLine string `json:"context_line"`
-	Platform    string `json:"platform"`
-	InApp       *bool  `json:"in_app"`
-	Lineno      int    `json:"lineno"`
-	Colno       int    `json:"colno"`
+	Frames []Frame `json:"frames"` // Frame carries the protocol's JSON names
 }
 
 type jsonThread struct {
@@ -132,7 +118,7 @@ func decodeEvent(tb testing.TB, data []byte) *Event {
 			e.Synthetic, e.Handled, e.MechanismType = m.Synthetic, m.Handled, m.Type
 		}
 		if je.Stacktrace != nil {
-			e.Frames = convertFrames(je.Stacktrace.Frames)
+			e.Frames = je.Stacktrace.Frames
 		}
 		ev.Exceptions = append(ev.Exceptions, e)
 	}
@@ -147,20 +133,12 @@ func decodeEvent(tb testing.TB, data []byte) *Event {
 		for _, jt := range ths {
 			th := Thread{ID: string(jt.ID), Name: jt.Name, Crashed: jt.Crashed, Current: jt.Current}
 			if jt.Stacktrace != nil {
-				th.Frames = convertFrames(jt.Stacktrace.Frames)
+				th.Frames = jt.Stacktrace.Frames
 			}
 			ev.Threads = append(ev.Threads, th)
 		}
 	}
 	return ev
-}
-
-func convertFrames(in []jsonFrame) []Frame {
-	out := make([]Frame, len(in))
-	for i, f := range in {
-		out[i] = Frame(f)
-	}
-	return out
 }
 
 // loadFixture returns the event of a capture: a .decoded store JSON body,

@@ -3,6 +3,7 @@ package grouping
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 )
@@ -55,13 +56,27 @@ type Thread struct {
 	Frames []Frame
 }
 
-// Frame is one stack frame.
+// Frame is one stack frame. Its JSON names are the protocol's, so that a
+// stored event (aggregate/issues.Doc) shows Sentry's frame shape. Grouping
+// reads neither the context around the line nor the variables; they are
+// kept for display.
 type Frame struct {
-	Filename, AbsPath, Module, Package, Function, RawFunction, ContextLine, Platform string
+	Filename    string `json:"filename,omitempty"`
+	AbsPath     string `json:"abs_path,omitempty"`
+	Module      string `json:"module,omitempty"`
+	Package     string `json:"package,omitempty"`
+	Function    string `json:"function,omitempty"`
+	RawFunction string `json:"raw_function,omitempty"`
+	ContextLine string `json:"context_line,omitempty"`
+	Platform    string `json:"platform,omitempty"`
 	// InApp is nil when the SDK did not say; see the package doc for how an
 	// unset value is decided.
-	InApp         *bool
-	Lineno, Colno int
+	InApp       *bool           `json:"in_app,omitempty"`
+	Lineno      int             `json:"lineno,omitempty"`
+	Colno       int             `json:"colno,omitempty"`
+	PreContext  []string        `json:"pre_context,omitempty"`
+	PostContext []string        `json:"post_context,omitempty"`
+	Vars        json.RawMessage `json:"vars,omitempty"`
 }
 
 // Result is what Group derives from an event.

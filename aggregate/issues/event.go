@@ -3,15 +3,18 @@ package issues
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/telltale-dev/telltale/aggregate/grouping"
 )
 
-// Doc is a stored event document. Its JSON encoding is the one of
-// ingest/envelope.Event (Go field names; Frame with the protocol's names):
-// ingest stores json.Marshal of the decoded event, and the read side
-// decodes it here without depending on the wire package. A test in ingest
-// keeps the two in step.
+// Doc is an event as stored (its JSON) and shown: ingest converts the
+// decoded wire event into it once, groups it through Grouping, and stores
+// json.Marshal of it. The exception, thread, frame and tag types are
+// grouping's, so grouping reads the stored shape without a copy.
 type Doc struct {
-	EventID                                                                      string
+	EventID string
+	// Timestamp is the event's time (the receive time when the SDK sent
+	// none).
 	Timestamp                                                                    time.Time
 	Platform, Level, Logger, ServerName, Release, Dist, Environment, Transaction string
 	Message, LogTemplate, LogFormatted                                           string
@@ -19,54 +22,20 @@ type Doc struct {
 	Fingerprint                                                                  []string
 	Tags                                                                         []Tag
 	User                                                                         *User
-	Exceptions                                                                   []Exception
-	Threads                                                                      []Thread
+	Exceptions                                                                   []grouping.Exception
+	Threads                                                                      []grouping.Thread
 	Breadcrumbs                                                                  []Breadcrumb
 	Request                                                                      *Request
 	Contexts, Extra                                                              json.RawMessage
 }
 
 // Tag is one key/value pair.
-type Tag struct{ Key, Value string }
+type Tag = grouping.Tag
 
 // User is the user of an event.
 type User struct {
 	ID, Email, Username, IPAddress string
 	Data                           json.RawMessage
-}
-
-// Exception is one exception of an event's chain, root cause first.
-type Exception struct {
-	Type, Value, Module string
-	Synthetic           bool
-	Handled             *bool
-	MechanismType       string
-	Frames              []Frame
-}
-
-// Thread is one thread of an event.
-type Thread struct {
-	ID, Name         string
-	Crashed, Current bool
-	Frames           []Frame
-}
-
-// Frame is one stack frame, caller first.
-type Frame struct {
-	Filename    string          `json:"filename,omitempty"`
-	AbsPath     string          `json:"abs_path,omitempty"`
-	Module      string          `json:"module,omitempty"`
-	Package     string          `json:"package,omitempty"`
-	Function    string          `json:"function,omitempty"`
-	RawFunction string          `json:"raw_function,omitempty"`
-	ContextLine string          `json:"context_line,omitempty"`
-	Platform    string          `json:"platform,omitempty"`
-	InApp       *bool           `json:"in_app,omitempty"`
-	Lineno      int             `json:"lineno,omitempty"`
-	Colno       int             `json:"colno,omitempty"`
-	PreContext  []string        `json:"pre_context,omitempty"`
-	PostContext []string        `json:"post_context,omitempty"`
-	Vars        json.RawMessage `json:"vars,omitempty"`
 }
 
 // Breadcrumb is one breadcrumb.
@@ -81,4 +50,45 @@ type Request struct {
 	Method, URL, QueryString string
 	Headers                  []Tag
 	Data                     json.RawMessage
+}
+
+// Grouping returns grouping's view of d; it shares d's slices.
+func (d *Doc) Grouping() *grouping.Event {
+	return &grouping.Event{
+		Platform: d.Platform, Level: d.Level, Logger: d.Logger, Transaction: d.Transaction,
+		Message: d.Message, LogTemplate: d.LogTemplate, LogFormatted: d.LogFormatted,
+		Fingerprint: d.Fingerprint, Tags: d.Tags, Exceptions: d.Exceptions, Threads: d.Threads,
+	}
+}
+
+// typ is Sentry's event type: "error" with exceptions, else "default".
+func (d *Doc) typ() string {
+	if len(d.Exceptions) > 0 {
+		return "error"
+	}
+	return "default"
+}
+
+// unhandled reports a crash: an exception whose mechanism says it was not
+// handled.
+func (d *Doc) unhandled() bool {
+	for _, ex := range d.Exceptions {
+		if ex.Handled != nil && !*ex.Handled {
+			return true
+		}
+	}
+	return false
+}
+
+// userKey identifies the user for the unique-user count: the first of id,
+// email, username and IP address that is set ("" for none).
+func (d *Doc) userKey() string {
+	if u := d.User; u != nil {
+		for _, k := range []string{u.ID, u.Email, u.Username, u.IPAddress} {
+			if k != "" {
+				return k
+			}
+		}
+	}
+	return ""
 }

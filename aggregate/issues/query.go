@@ -1,6 +1,7 @@
 package issues
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -100,7 +101,7 @@ func (t *Tracker) Projects() []Project {
 	for _, p := range t.projects {
 		out = append(out, *p)
 	}
-	slices.SortFunc(out, func(a, b Project) int { return int(a.ID) - int(b.ID) })
+	slices.SortFunc(out, func(a, b Project) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -138,9 +139,8 @@ type Filter struct {
 	Tags []Tag
 	// Text is matched, case-insensitively, against title and culprit.
 	Text string
-	// Since and Until bound the issue's last seen... an issue is selected
-	// when it has events in [Since, Until] (first seen ≤ Until and last
-	// seen ≥ Since).
+	// Since and Until select the issues with events in [Since, Until]:
+	// first seen ≤ Until and last seen ≥ Since.
 	Since, Until time.Time
 }
 
@@ -152,21 +152,11 @@ const (
 	SortUser = "user" // users, most first
 )
 
-// List returns copies of the issues f selects, in order.
-func (t *Tracker) List(f Filter, order string) []Issue {
+// List returns the issues f selects, in order: copies of the limit of them
+// from offset on, and how many there are in all. Only the page is copied,
+// so a list over many issues costs a filter and a sort of pointers.
+func (t *Tracker) List(f Filter, order string, offset, limit int) ([]Issue, int) {
 	text := strings.ToLower(f.Text)
-	t.mu.RLock()
-	var sel []*Issue
-	for _, is := range t.issues {
-		if f.match(is, text) {
-			sel = append(sel, is)
-		}
-	}
-	out := make([]Issue, len(sel))
-	for i, is := range sel {
-		out[i] = copyIssue(is)
-	}
-	t.mu.RUnlock()
 	key := func(is *Issue) int64 {
 		switch order {
 		case SortNew:
@@ -179,21 +169,26 @@ func (t *Tracker) List(f Filter, order string) []Issue {
 			return is.LastSeen.UnixMilli()
 		}
 	}
-	slices.SortFunc(out, func(a, b Issue) int {
-		ka, kb := key(&a), key(&b)
-		switch {
-		case ka > kb:
-			return -1
-		case ka < kb:
-			return 1
-		case a.ID > b.ID:
-			return -1
-		case a.ID < b.ID:
-			return 1
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var sel []*Issue
+	for _, is := range t.issues {
+		if f.match(is, text) {
+			sel = append(sel, is)
 		}
-		return 0
+	}
+	slices.SortFunc(sel, func(a, b *Issue) int {
+		if c := cmp.Compare(key(b), key(a)); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
 	})
-	return out
+	page := sel[min(offset, len(sel)):min(offset+limit, len(sel))]
+	out := make([]Issue, len(page))
+	for i, is := range page {
+		out[i] = copyIssue(is)
+	}
+	return out, len(sel)
 }
 
 func (f *Filter) match(is *Issue, text string) bool {

@@ -38,17 +38,16 @@ const (
 // Bounds of the per-issue breakdowns, so that an issue's state stays small
 // whatever its events carry.
 const (
-	maxTagKeys     = 50
-	maxTagValues   = 100
-	maxListValues  = 20 // releases, environments
-	hourlyBuckets  = 24
-	dailyBuckets   = 14
-	hourMillis     = int64(time.Hour / time.Millisecond)
-	dayMillis      = 24 * hourMillis
-	otherTagValue  = "(other)"
-	defaultBatch   = 1024
-	defaultQueue   = 8192
-	maxTitleLength = 200
+	maxTagKeys    = 50
+	maxTagValues  = 100
+	maxListValues = 20 // releases, environments
+	hourlyBuckets = 24
+	dailyBuckets  = 14
+	hourMillis    = int64(time.Hour / time.Millisecond)
+	dayMillis     = 24 * hourMillis
+	otherTagValue = "(other)"
+	defaultBatch  = 1024
+	defaultQueue  = 8192
 )
 
 // Config holds the settings of a Tracker.
@@ -60,24 +59,17 @@ type Config struct {
 	MaxBatch int
 }
 
-// Incoming is one grouped event for Submit.
+// Incoming is one grouped event for Submit. Everything the issue state
+// needs (time, level, release, tags, user …) is read from Doc.
 type Incoming struct {
 	Project uint32
 	EventID [16]byte
-	// Time is the event's time; Received when the SDK sent none.
-	Time time.Time
-	// Body is the event document (JSON of Doc).
+	Doc     *Doc
+	// Body is json.Marshal(Doc), made by the caller so that encoding runs
+	// on the request goroutines, not on the single committer.
 	Body []byte
-	// Group is the event's grouping.
+	// Group is grouping.Group(Doc.Grouping()).
 	Group grouping.Result
-	// Type is "error" for events with exceptions, else "default".
-	Type                                          string
-	Level, Platform, Logger, Release, Environment string
-	Tags                                          []Tag
-	// UserKey identifies the user for the unique-user count ("" = none).
-	UserKey string
-	// Unhandled reports a crash: an exception with mechanism.handled false.
-	Unhandled bool
 }
 
 // Issue is the state of one issue. It is persisted as JSON.
@@ -384,7 +376,7 @@ func (t *Tracker) commit(batch []*pending) {
 		}
 		is.apply(in)
 		issueIDs[i] = id
-		events = append(events, storage.EventRecord{Project: in.Project, ID: in.EventID, Issue: id, Time: in.Time.UnixMilli(), Body: in.Body})
+		events = append(events, storage.EventRecord{Project: in.Project, ID: in.EventID, Issue: id, Time: in.Doc.Timestamp.UnixMilli(), Body: in.Body})
 	}
 	var recs []storage.IssueRecord
 	if err == nil {
@@ -448,14 +440,14 @@ func (t *Tracker) reload(touched map[uint64]int64, created []uint64) {
 }
 
 func newIssue(id uint64, in *Incoming) *Issue {
-	g := &in.Group
+	g, d := &in.Group, in.Doc
 	is := &Issue{
 		ID: id, Project: in.Project, Hash: g.Hash, GroupingConfig: grouping.ConfigVersion,
 		GroupingKind: g.Kind, Variant: g.Variant,
-		Title: truncate(g.Title, maxTitleLength), Culprit: g.Culprit, Type: in.Type, Metadata: g.Metadata,
-		Platform: in.Platform, Logger: in.Logger,
+		Title: g.Title, Culprit: g.Culprit, Type: d.typ(), Metadata: g.Metadata,
+		Platform: d.Platform, Logger: d.Logger,
 		Status: StatusUnresolved, Substatus: "new",
-		FirstSeen: in.Time, FirstRelease: in.Release,
+		FirstSeen: d.Timestamp, FirstRelease: d.Release,
 		Tags:  map[string]map[string]uint64{},
 		users: hyperloglog.New14(),
 	}
@@ -468,53 +460,50 @@ func newIssue(id uint64, in *Incoming) *Issue {
 // apply adds one event to the issue's state. A new event on a resolved
 // issue reopens it as regressed.
 func (is *Issue) apply(in *Incoming) {
+	d := in.Doc
+	t := d.Timestamp
 	is.Count++
-	if in.Time.Before(is.FirstSeen) {
-		is.FirstSeen = in.Time
+	if t.Before(is.FirstSeen) {
+		is.FirstSeen = t
 	}
-	if !in.Time.Before(is.LastSeen) {
-		is.LastSeen = in.Time
+	if !t.Before(is.LastSeen) {
+		is.LastSeen = t
 		is.LatestEvent = hex.EncodeToString(in.EventID[:])
-		if in.Level != "" {
-			is.Level = in.Level
+		if d.Level != "" {
+			is.Level = d.Level
 		}
-		if in.Release != "" {
-			is.LastRelease = in.Release
+		if d.Release != "" {
+			is.LastRelease = d.Release
 		}
 	}
 	if is.Status == StatusResolved {
 		is.Status, is.Substatus, is.ResolvedAt = StatusUnresolved, "regressed", time.Time{}
-	} else if is.Substatus == "new" && is.Count > 1 && in.Time.Sub(is.FirstSeen) > 7*24*time.Hour {
+	} else if is.Substatus == "new" && is.Count > 1 && t.Sub(is.FirstSeen) > 7*24*time.Hour {
 		is.Substatus = "ongoing"
 	}
-	if in.Unhandled {
+	if d.unhandled() {
 		is.Unhandled = true
 	}
-	if in.UserKey != "" {
-		is.users.Insert([]byte(in.UserKey))
+	if u := d.userKey(); u != "" {
+		is.users.Insert([]byte(u))
 		is.UserCount = is.users.Estimate()
 	}
-	is.Releases = addBounded(is.Releases, in.Release)
-	is.Environments = addBounded(is.Environments, in.Environment)
-	for _, tg := range in.Tags {
+	is.Releases = addBounded(is.Releases, d.Release)
+	is.Environments = addBounded(is.Environments, d.Environment)
+	for _, tg := range d.Tags {
 		is.countTag(tg.Key, tg.Value)
 	}
-	if in.Level != "" {
-		is.countTag("level", in.Level)
-	}
-	if in.Release != "" {
-		is.countTag("release", in.Release)
-	}
-	if in.Environment != "" {
-		is.countTag("environment", in.Environment)
-	}
-	ms := in.Time.UnixMilli()
+	// Level, release and environment are tags in Sentry's tag breakdown.
+	is.countTag("level", d.Level)
+	is.countTag("release", d.Release)
+	is.countTag("environment", d.Environment)
+	ms := t.UnixMilli()
 	is.HourlyStart, is.Hourly = bump(is.HourlyStart, is.Hourly, ms, hourMillis, hourlyBuckets)
 	is.DailyStart, is.Daily = bump(is.DailyStart, is.Daily, ms, dayMillis, dailyBuckets)
 }
 
 func (is *Issue) countTag(k, v string) {
-	if k == "" {
+	if k == "" || v == "" {
 		return
 	}
 	vals, ok := is.Tags[k]
@@ -572,17 +561,6 @@ func (is *Issue) encode() ([]byte, error) {
 		is.Users = b
 	}
 	return json.Marshal(is)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && s[cut]&0xc0 == 0x80 { // do not split a UTF-8 sequence
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // copyIssue returns a copy of is that shares no mutable state.

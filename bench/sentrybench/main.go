@@ -46,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/telltale-dev/telltale/bench/benchproc"
 	"github.com/telltale-dev/telltale/bench/sentryload/load"
 )
 
@@ -291,8 +292,8 @@ func (b *bench) runAll(ctx context.Context, rep *report) error {
 	}
 	defer srv.stop()
 	rep.Telltale.ReadySeconds = ready.Seconds()
-	if st, err := readProc(srv.cmd.Process.Pid); err == nil {
-		rep.Telltale.IdleRSS = st.rss
+	if st, err := benchproc.Read(srv.Pid()); err == nil {
+		rep.Telltale.IdleRSS = st.RSS
 	}
 	b.logf("telltale: ready in %v, idle RSS %.1f MB", ready.Round(time.Millisecond), float64(rep.Telltale.IdleRSS)/1e6)
 
@@ -318,7 +319,7 @@ func (b *bench) runAll(ctx context.Context, rep *report) error {
 				groupAccepted[g] += n
 			}
 		}
-		if err := srv.alive(); err != nil {
+		if err := srv.Alive(); err != nil {
 			rep.Telltale.Error = err.Error()
 			return fmt.Errorf("%w: %v", errFailed, err)
 		}
@@ -336,8 +337,8 @@ func (b *bench) runAll(ctx context.Context, rep *report) error {
 
 	v := b.verify(ctx, srv, groupAccepted)
 	rep.Verify = &v
-	if st, err := readProc(srv.cmd.Process.Pid); err == nil {
-		rep.Telltale.PeakRSS = st.hwm
+	if st, err := benchproc.Read(srv.Pid()); err == nil {
+		rep.Telltale.PeakRSS = st.HWM
 	}
 	rep.Telltale.DiskBytes = dirBytes(srv.dataDir)
 	if rep.Telltale.Accepted > 0 {
@@ -432,21 +433,21 @@ func (b *bench) runPhase(ctx context.Context, p phase, url string, srv *server) 
 		return p
 	}
 	var sampler *rssSampler
-	var before procStats
+	var before benchproc.Stats
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		fmt.Fprintln(logFile, sc.Text())
 		if srv != nil && sampler == nil && strings.HasPrefix(sc.Text(), "sentryload: sending") {
-			before, _ = readProc(srv.cmd.Process.Pid)
-			sampler = sampleRSS(srv.cmd.Process.Pid, 200*time.Millisecond)
+			before, _ = benchproc.Read(srv.Pid())
+			sampler = sampleRSS(srv.Pid(), 200*time.Millisecond)
 		}
 	}
 	waitErr := cmd.Wait()
 	if sampler != nil {
 		p.MaxRSS = sampler.done()
 		p.RSSSamples = sampler.n
-		if after, err := readProc(srv.cmd.Process.Pid); err == nil {
-			p.CPUSeconds = (after.cpu - before.cpu).Seconds()
+		if after, err := benchproc.Read(srv.Pid()); err == nil {
+			p.CPUSeconds = (after.CPU - before.CPU).Seconds()
 		}
 	}
 	if waitErr != nil {

@@ -205,24 +205,6 @@ func TestConfigYAML(t *testing.T) {
 	}
 }
 
-func TestProcParsing(t *testing.T) {
-	stat := []byte("123 (tell tale) S 1 123 123 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 1000 200")
-	if d, err := parseStatCPU(stat); err != nil || d != 3*time.Second {
-		t.Errorf("parseStatCPU = %v, %v; want 3s", d, err)
-	}
-	status := []byte("Name:\ttelltale\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n")
-	if got := statusBytes(status, "VmRSS:"); got != 100<<20 {
-		t.Errorf("VmRSS = %d", got)
-	}
-	if got := statusBytes(status, "VmHWM:"); got != 200<<20 {
-		t.Errorf("VmHWM = %d", got)
-	}
-	st, err := readProc(os.Getpid())
-	if err != nil || st.rss <= 0 || st.hwm < st.rss {
-		t.Errorf("readProc(self) = %+v, %v", st, err)
-	}
-}
-
 func TestQuickFlags(t *testing.T) {
 	c, err := parseFlags([]string{"-quick", "-flat", "7s"}, io.Discard)
 	if err != nil {

@@ -503,7 +503,7 @@ func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, it
 	defer srv.stop()
 	defer func() {
 		if st, err := srv.stats(); err == nil {
-			res.PeakRSS = st.hwm
+			res.PeakRSS = st.HWM
 		}
 	}()
 	idle, err := srv.stats()
@@ -511,7 +511,7 @@ func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, it
 		res.Error = err.Error()
 		return res
 	}
-	res.IdleRSS = idle.rss
+	res.IdleRSS = idle.RSS
 	last, err := srv.metrics(ctx, srv.metricNames()...)
 	if err != nil {
 		res.Error = err.Error()
@@ -542,7 +542,7 @@ func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, it
 	// RSS one flush interval later, so that it includes a flush.
 	sleep(ctx, 1500*time.Millisecond)
 	if st, err := srv.stats(); err == nil {
-		res.PrimedRSS = st.rss
+		res.PrimedRSS = st.RSS
 	}
 	if m, err := srv.metrics(ctx, srv.metricNames()...); err == nil {
 		last = m
@@ -551,7 +551,7 @@ func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, it
 		}
 	}
 	if res.SeriesHeld > 0 {
-		res.BytesPerSeries = float64(res.PrimedRSS-idle.rss) / float64(res.SeriesHeld)
+		res.BytesPerSeries = float64(res.PrimedRSS-idle.RSS) / float64(res.SeriesHeld)
 	}
 	b.logf("%s %s: primed %d series at %.0f lines/s, lost or late %.2f%%, %d processed, RSS %.1f MB (%.0f B/series)",
 		workload, spec.name, res.Series, prime.AchievedRate, 100*prime.Loss, res.SeriesHeld, float64(res.PrimedRSS)/1e6, res.BytesPerSeries)
@@ -673,7 +673,7 @@ func (b *bench) measure(ctx context.Context, srv *server, before map[string]floa
 	if err = errors.Join(err, p0err); err != nil {
 		return st, nil, err
 	}
-	if err := srv.alive(); err != nil {
+	if err := srv.Alive(); err != nil {
 		return st, nil, err
 	}
 	st.Sent = lr.Lines
@@ -739,12 +739,12 @@ func (b *bench) measure(ctx context.Context, srv *server, before map[string]floa
 			st.Loss = st.Dropped
 		}
 	}
-	st.CPUSeconds = (p1.cpu - p0.cpu).Seconds()
+	st.CPUSeconds = (p1.CPU - p0.CPU).Seconds()
 	if st.Processed > 0 {
 		st.CPUNsPerLine = st.CPUSeconds * 1e9 / st.Processed
 	}
 	st.KernelDrops = p2.drops - p0.drops
-	st.RSS = p2.rss
+	st.RSS = p2.RSS
 	st.Metrics = make(map[string]float64, len(after))
 	for k, v := range after {
 		st.Metrics[k] = v - before[k]

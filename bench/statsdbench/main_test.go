@@ -63,19 +63,9 @@ label_with_brace{a="}"} 3
 	}
 }
 
-func TestProcParsers(t *testing.T) {
-	stat := []byte("1234 (tell tale) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 8 0 100 0 0\n")
-	cpu, err := parseStatCPU(stat)
-	if err != nil || cpu != 3250*time.Millisecond {
-		t.Fatalf("parseStatCPU = %v, %v; want 3.25s", cpu, err)
-	}
-	status := []byte("Name:\ttelltale\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n")
-	if got := statusBytes(status, "VmHWM:"); got != 200<<20 {
-		t.Fatalf("VmHWM: got %d, want %d", got, 200<<20)
-	}
-	if got := statusBytes(status, "VmRSS:"); got != 100<<20 {
-		t.Fatalf("VmRSS: got %d, want %d", got, 100<<20)
-	}
+// TestUDPSocket checks the /proc/net/udp reader (the /proc/PID parsers
+// are tested in package benchproc).
+func TestUDPSocket(t *testing.T) {
 	udp := []byte(`   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
   123: 0100007F:1FBD 00000000:0000 07 00000000:00000A00 00:00000000 00000000     0        0 1 2 ffff 17
   124: 0100007F:1FBD 00000000:0000 07 00000000:00000100 00:00000000 00000000     0        0 1 2 ffff 3

@@ -10,13 +10,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/telltale-dev/telltale/bench/benchproc"
 )
 
 // Target names accepted by -targets.
@@ -24,9 +23,6 @@ const (
 	targetTelltale = "telltale"
 	targetExporter = "statsd_exporter"
 )
-
-// errNotReady reports a server that did not become ready in time.
-var errNotReady = errors.New("statsdbench: server not ready")
 
 // targetSpec says how to start one server and read its counts.
 type targetSpec struct {
@@ -109,35 +105,28 @@ func exporterSpec(bin string, extra []string) targetSpec {
 
 // server is one running target process.
 type server struct {
+	*benchproc.Process
 	spec       targetSpec
-	cmd        *exec.Cmd
 	statsdAddr string
 	httpAddr   string
 	statsdPort int
 	dataDir    string
-	log        *os.File
-	exited     chan error
 	client     *http.Client
 }
 
 // startServer starts spec on free loopback ports, its output going to
 // logPath, and waits until it is ready.
 func startServer(ctx context.Context, spec targetSpec, logPath string, readyTimeout time.Duration) (*server, error) {
-	statsdPort, err := freePort(true)
+	statsdPort, err := benchproc.FreePort(true)
 	if err != nil {
 		return nil, err
 	}
-	httpPort, err := freePort(false)
+	httpPort, err := benchproc.FreePort(false)
 	if err != nil {
 		return nil, err
 	}
 	dataDir, err := os.MkdirTemp("", "statsdbench-"+spec.name+"-*")
 	if err != nil {
-		return nil, err
-	}
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		os.RemoveAll(dataDir)
 		return nil, err
 	}
 	s := &server{
@@ -146,101 +135,24 @@ func startServer(ctx context.Context, spec targetSpec, logPath string, readyTime
 		httpAddr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort)),
 		statsdPort: statsdPort,
 		dataDir:    dataDir,
-		log:        logFile,
-		exited:     make(chan error, 1),
 		// Identity encoding: gzip would only add server CPU, and
 		// bodies can be large with many series.
 		client: &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableCompression: true}},
 	}
-	s.cmd = exec.Command(spec.bin, spec.args(s.statsdAddr, s.httpAddr, dataDir)...)
-	s.cmd.Stdout = logFile
-	s.cmd.Stderr = logFile
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		logFile.Close()
+	if s.Process, err = benchproc.Start(spec.name, spec.bin, spec.args(s.statsdAddr, s.httpAddr, dataDir), logPath); err != nil {
 		os.RemoveAll(dataDir)
-		return nil, fmt.Errorf("start %s: %w", spec.name, err)
+		return nil, err
 	}
-	go func() { s.exited <- s.cmd.Wait() }()
-	if err := s.waitReady(ctx, readyTimeout); err != nil {
+	if err := s.WaitReady(ctx, s.client, "http://"+s.httpAddr+s.spec.readyPath, readyTimeout); err != nil {
 		s.stop()
 		return nil, err
 	}
 	return s, nil
 }
 
-// freePort returns a loopback port that was free for TCP (and, with udp,
-// also for UDP) a moment ago.
-func freePort(udp bool) (int, error) {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if !udp {
-			l.Close()
-			return port, nil
-		}
-		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		l.Close()
-		if err == nil {
-			pc.Close()
-			return port, nil
-		}
-	}
-	return 0, errors.New("statsdbench: no free port")
-}
-
-func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	url := "http://" + s.httpAddr + s.spec.readyPath
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-s.exited:
-			s.exited <- err
-			return fmt.Errorf("%w: %s exited: %v (see %s)", errNotReady, s.spec.name, err, s.log.Name())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		resp, err := s.client.Get(url)
-		if err != nil {
-			continue
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: %s did not answer 200 on %s within %v (see %s)", errNotReady, s.spec.name, url, timeout, s.log.Name())
-}
-
-// alive reports whether the process still runs.
-func (s *server) alive() error {
-	select {
-	case err := <-s.exited:
-		s.exited <- err
-		return fmt.Errorf("statsdbench: %s exited: %v (see %s)", s.spec.name, err, s.log.Name())
-	default:
-		return nil
-	}
-}
-
-// stop ends the process (SIGTERM, then SIGKILL after 15 s) and removes its
-// data directory.
+// stop ends the process and removes its data directory.
 func (s *server) stop() {
-	if s.alive() == nil {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(15 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.exited
-		}
-	}
-	s.log.Close()
+	s.Stop()
 	os.RemoveAll(s.dataDir)
 }
 
@@ -360,75 +272,21 @@ func parseSample(line []byte) (string, float64, bool) {
 
 // procStats are the resource figures read from /proc for one process.
 type procStats struct {
-	cpu   time.Duration // user + system time
-	rss   int64         // VmRSS in bytes
-	hwm   int64         // VmHWM (peak RSS) in bytes
-	udpRx int64         // receive queue bytes of the statsd socket
-	drops int64         // kernel drops on the statsd socket
+	benchproc.Stats
+	udpRx int64 // receive queue bytes of the statsd socket
+	drops int64 // kernel drops on the statsd socket
 }
-
-// clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat; it is
-// 100 on every Linux architecture Go supports.
-const clockTick = 10 * time.Millisecond
 
 func (s *server) stats() (procStats, error) {
 	var st procStats
-	pid := s.cmd.Process.Pid
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
+	var err error
+	if st.Stats, err = benchproc.Read(s.Pid()); err != nil {
 		return st, err
 	}
-	if st.cpu, err = parseStatCPU(stat); err != nil {
-		return st, err
-	}
-	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
-	if err != nil {
-		return st, err
-	}
-	st.rss = statusBytes(status, "VmRSS:")
-	st.hwm = statusBytes(status, "VmHWM:")
 	if udp, err := os.ReadFile("/proc/net/udp"); err == nil {
 		st.udpRx, st.drops = udpSocket(udp, s.statsdPort)
 	}
 	return st, nil
-}
-
-// parseStatCPU returns utime + stime from the contents of /proc/PID/stat.
-func parseStatCPU(stat []byte) (time.Duration, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("statsdbench: malformed /proc/PID/stat")
-	}
-	// After "pid (comm)": field 3 (state) is fields[0], so utime (14) and
-	// stime (15) are fields[11] and fields[12].
-	fields := strings.Fields(string(stat[i+1:]))
-	if len(fields) < 13 {
-		return 0, errors.New("statsdbench: short /proc/PID/stat")
-	}
-	u, err1 := strconv.ParseInt(fields[11], 10, 64)
-	k, err2 := strconv.ParseInt(fields[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return time.Duration(u+k) * clockTick, nil
-}
-
-// statusBytes returns a "Key:  123 kB" field of /proc/PID/status in bytes.
-func statusBytes(status []byte, key string) int64 {
-	for line := range bytes.SplitSeq(status, []byte("\n")) {
-		if rest, ok := bytes.CutPrefix(line, []byte(key)); ok {
-			f := strings.Fields(string(rest))
-			if len(f) == 0 {
-				return 0
-			}
-			n, _ := strconv.ParseInt(f[0], 10, 64)
-			if len(f) > 1 && f[1] == "kB" {
-				n *= 1024
-			}
-			return n
-		}
-	}
-	return 0
 }
 
 // udpSocket sums the receive queue and drop columns of the /proc/net/udp

@@ -19,26 +19,42 @@ import (
 	"github.com/telltale-dev/telltale/aggregate"
 )
 
-// startMain runs a whole Telltale on loopback ports chosen by the kernel.
+// startMain runs a whole Telltale on loopback ports chosen by the kernel,
+// flushing into a memory sink.
 func startMain(t *testing.T, flush time.Duration) (*Main, *aggregate.MemorySink) {
 	t.Helper()
+	sink := &aggregate.MemorySink{}
+	m := runMain(t, t.TempDir(), sink, func(c *Config) {
+		c.Statsd.FlushInterval = flush
+		c.Statsd.SeriesIdleTimeout = 0
+	})
+	return m, sink
+}
+
+// runMain runs a whole Telltale on dir and loopback ports chosen by the
+// kernel, with the default configuration changed by edit (after Validate,
+// so a test may set what a config file could not, such as the 12-digit
+// key of the SDK captures) and flushing into sink (nil: the history). It
+// is closed when the test ends.
+func runMain(t *testing.T, dir string, sink aggregate.Sink, edit func(*Config)) *Main {
+	t.Helper()
 	cfg := Defaults()
-	cfg.DataDir = t.TempDir()
+	cfg.DataDir = dir
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Statsd.Addr = "127.0.0.1:0"
-	cfg.Statsd.FlushInterval = flush
-	cfg.Statsd.SeriesIdleTimeout = 0
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	if edit != nil {
+		edit(&cfg)
+	}
 	m := NewMain(cfg, nil)
-	sink := &aggregate.MemorySink{}
 	m.Sink = sink
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close(context.Background()) })
-	return m, sink
+	return m
 }
 
 func scrapeMetrics(t *testing.T, m *Main) map[string]*dto.MetricFamily {

@@ -31,21 +31,10 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // startWithHistory runs a whole Telltale on dir, keeping history.
 func startWithHistory(t *testing.T, dir string) *Main {
 	t.Helper()
-	cfg := Defaults()
-	cfg.DataDir = dir
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Statsd.Addr = "127.0.0.1:0"
-	cfg.Statsd.FlushInterval = 100 * time.Millisecond
-	cfg.Statsd.History = true
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	m := NewMain(cfg, nil)
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(context.Background()) })
-	return m
+	return runMain(t, dir, nil, func(c *Config) {
+		c.Statsd.FlushInterval = 100 * time.Millisecond
+		c.Statsd.History = true
+	})
 }
 
 // queryClient is the real Prometheus API client, with the admin token made
@@ -165,15 +154,7 @@ func TestHistoryEndToEnd(t *testing.T) {
 // sketch's 1 % relative accuracy of the exact quantile of what was sent.
 func TestHistoryQuantiles(t *testing.T) {
 	dir := t.TempDir()
-	cfg := Defaults()
-	cfg.DataDir = dir
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Statsd.Addr = "127.0.0.1:0"
-	cfg.Statsd.FlushInterval = time.Hour
-	m := NewMain(cfg, nil)
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	m := runMain(t, dir, nil, func(c *Config) { c.Statsd.FlushInterval = time.Hour })
 	var b strings.Builder
 	for v := 1; v <= 1000; v++ {
 		fmt.Fprintf(&b, "q.lat:%d|ms\n", v)

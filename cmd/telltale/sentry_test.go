@@ -27,21 +27,7 @@ const (
 // and an API token.
 func startSentry(t *testing.T, dir string) *Main {
 	t.Helper()
-	cfg := Defaults()
-	cfg.DataDir = dir
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Statsd.Addr = "127.0.0.1:0"
-	cfg.Projects = []ProjectConfig{{ID: 1, Slug: "backend", Platform: "go", Keys: []string{testKey}}}
-	cfg.Auth.Tokens = []string{testToken}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	m := NewMain(cfg, nil)
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(context.Background()) })
-	return m
+	return startSentryProject(t, dir, 1, "backend", testKey)
 }
 
 // sentryHub is the real SDK, through NewClient and NewHub (not the global
@@ -273,7 +259,7 @@ func TestSentrySDK(t *testing.T) {
 // and sentry-python byte for byte (path, query, headers, body) and checks
 // the answers and that their events are stored and grouped.
 func TestSentryFixtures(t *testing.T) {
-	m := startSentryProject(t, 42, "abc123def456")
+	m := startSentryProject(t, t.TempDir(), 42, "sdk", "abc123def456")
 	metas, _ := filepath.Glob("../../ingest/testdata/sentry/*/*.meta.json")
 	if len(metas) < 20 {
 		t.Fatalf("found %d fixtures", len(metas))
@@ -349,20 +335,14 @@ func TestSentryFixtures(t *testing.T) {
 	}
 }
 
-func startSentryProject(t *testing.T, id int64, key string) *Main {
+// startSentryProject runs a whole Telltale on dir with one project and
+// the test API token.
+func startSentryProject(t *testing.T, dir string, id int64, slug, key string) *Main {
 	t.Helper()
-	cfg := Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Statsd.Addr = "127.0.0.1:0"
-	cfg.Projects = []ProjectConfig{{ID: id, Slug: "sdk", Keys: []string{key}}}
-	cfg.Auth.Tokens = []string{testToken}
-	m := NewMain(cfg, nil)
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(context.Background()) })
-	return m
+	return runMain(t, dir, nil, func(c *Config) {
+		c.Projects = []ProjectConfig{{ID: id, Slug: slug, Platform: "go", Keys: []string{key}}}
+		c.Auth.Tokens = []string{testToken}
+	})
 }
 
 // TestSentryRejects checks the answers to bad requests: wrong key, no

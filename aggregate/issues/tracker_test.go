@@ -1,0 +1,155 @@
+package issues
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/telltale-dev/telltale/aggregate/grouping"
+	"github.com/telltale-dev/telltale/storage"
+	"github.com/telltale-dev/telltale/storage/storagetest"
+)
+
+// TestBump checks the sliding window of event counts: buckets fill by
+// time, slide forward as time passes, and drop what falls out.
+func TestBump(t *testing.T) {
+	const step = int64(10)
+	var start int64
+	var b []uint64
+	for _, c := range []struct {
+		at        int64
+		wantStart int64
+		want      []uint64
+	}{
+		{100, 80, []uint64{0, 0, 1}},  // the window ends with the first event's bucket
+		{105, 80, []uint64{0, 0, 2}},  // same bucket
+		{85, 80, []uint64{1, 0, 2}},   // an older bucket in the window
+		{79, 80, []uint64{1, 0, 2}},   // older than the window: not counted
+		{110, 90, []uint64{0, 2, 1}},  // slides by one
+		{500, 480, []uint64{0, 0, 1}}, // slides past everything
+	} {
+		start, b = bump(start, b, c.at, step, 3)
+		if start != c.wantStart || !slices.Equal(b, c.want) {
+			t.Fatalf("after an event at %d: start %d %v, want %d %v", c.at, start, b, c.wantStart, c.want)
+		}
+	}
+}
+
+// submit groups and submits one event built from doc.
+func submit(t *testing.T, tr *Tracker, n int, doc *Doc) uint64 {
+	t.Helper()
+	in := &Incoming{Project: 1, Doc: doc, Group: grouping.Group(doc.Grouping())}
+	copy(in.EventID[:], fmt.Sprintf("event%011d", n))
+	var err error
+	if in.Body, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	id, err := tr.Submit(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func newTracker(t *testing.T, db *storage.DB) *Tracker {
+	t.Helper()
+	tr, err := New(Config{}, db, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go tr.Run()
+	t.Cleanup(func() { tr.Close(context.Background()) })
+	return tr
+}
+
+// TestTrackerIssueState submits events of two groups and checks counts,
+// users, tags, status changes, regression, the list's order and paging,
+// and the state after a reload from storage.
+func TestTrackerIssueState(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	tr := newTracker(t, db)
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	doc := func(typ, user, env string, at time.Duration) *Doc {
+		return &Doc{
+			Timestamp: t0.Add(at), Platform: "go", Level: "error", Release: "r1", Environment: env,
+			Tags: []Tag{{Key: "region", Value: "eu"}}, User: &User{ID: user},
+			Exceptions: []grouping.Exception{{Type: typ, Value: "failed"}},
+		}
+	}
+	a := submit(t, tr, 1, doc("A", "u1", "prod", 0))
+	if again := submit(t, tr, 2, doc("A", "u2", "staging", time.Minute)); again != a {
+		t.Fatalf("same type grouped into %d and %d", a, again)
+	}
+	submit(t, tr, 3, doc("A", "u1", "prod", 2*time.Minute))
+	b := submit(t, tr, 4, doc("B", "", "prod", 30*time.Second))
+	if b == a {
+		t.Fatal("different types grouped together")
+	}
+
+	is, _ := tr.Get(a)
+	if is.Count != 3 || is.UserCount != 2 || !is.FirstSeen.Equal(t0) || !is.LastSeen.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("issue A = count %d, users %d, seen %v–%v", is.Count, is.UserCount, is.FirstSeen, is.LastSeen)
+	}
+	if is.Tags["region"]["eu"] != 3 || is.Tags["environment"]["staging"] != 1 || !slices.Equal(is.Environments, []string{"prod", "staging"}) {
+		t.Errorf("issue A tags %v, environments %v", is.Tags, is.Environments)
+	}
+	if is.Type != "error" || is.Title != "A: failed" {
+		t.Errorf("issue A type %q title %q", is.Type, is.Title)
+	}
+
+	page, total := tr.List(Filter{}, SortDate, 0, 1)
+	if total != 2 || len(page) != 1 || page[0].ID != a {
+		t.Errorf("first page by last seen: %d of %d, first %v; want A of 2", len(page), total, page)
+	}
+	page, _ = tr.List(Filter{}, SortDate, 1, 1)
+	if len(page) != 1 || page[0].ID != b {
+		t.Errorf("second page: %v, want B", page)
+	}
+	if page, total := tr.List(Filter{Environments: []string{"staging"}}, SortFreq, 0, 10); total != 1 || page[0].ID != a {
+		t.Errorf("environment:staging: %d issues", total)
+	}
+
+	if _, err := tr.SetStatus(a, StatusResolved); err != nil {
+		t.Fatal(err)
+	}
+	if _, total := tr.List(Filter{Statuses: []string{StatusUnresolved}}, SortDate, 0, 10); total != 1 {
+		t.Errorf("unresolved after resolving A: %d, want 1", total)
+	}
+	submit(t, tr, 5, doc("A", "u3", "prod", 3*time.Minute))
+	is, _ = tr.Get(a)
+	if is.Status != StatusUnresolved || is.Substatus != "regressed" || is.Count != 4 {
+		t.Errorf("A after a new event: %s/%s count %d, want unresolved/regressed 4", is.Status, is.Substatus, is.Count)
+	}
+
+	// A second tracker on the same store loads the same state.
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tr2 := newTracker(t, db)
+	got, ok := tr2.Get(a)
+	if !ok || got.Count != 4 || got.UserCount != 3 || got.Substatus != "regressed" {
+		t.Errorf("reloaded A = %+v", got)
+	}
+	if id := submit(t, tr2, 6, doc("A", "u1", "prod", 4*time.Minute)); id != a {
+		t.Errorf("after reload the group went to issue %d, want %d", id, a)
+	}
+	evs, err := tr2.Events(a, time.Time{}, 10)
+	if err != nil || len(evs) != 5 || !evs[0].Doc.Timestamp.Equal(t0.Add(4*time.Minute)) {
+		t.Errorf("events of A: %d, %v", len(evs), err)
+	}
+}
+
+// TestTrackerSubmitAfterClose checks that a closed tracker refuses events.
+func TestTrackerSubmitAfterClose(t *testing.T) {
+	tr := newTracker(t, storagetest.OpenTemp(t))
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d := &Doc{Timestamp: time.Now(), Message: "late"}
+	if _, err := tr.Submit(context.Background(), &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())}); err != ErrClosed {
+		t.Fatalf("Submit after Close: %v, want ErrClosed", err)
+	}
+}

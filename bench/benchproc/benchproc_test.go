@@ -1,0 +1,70 @@
+package benchproc
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestProcParsers(t *testing.T) {
+	for _, c := range []struct {
+		stat string
+		want time.Duration
+	}{
+		{"1234 (tell tale) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 8 0 100 0 0\n", 3250 * time.Millisecond},
+		{"123 (tell tale) S 1 123 123 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 1000 200", 3 * time.Second},
+	} {
+		if cpu, err := ParseStatCPU([]byte(c.stat)); err != nil || cpu != c.want {
+			t.Errorf("ParseStatCPU = %v, %v; want %v", cpu, err, c.want)
+		}
+	}
+	status := []byte("Name:\ttelltale\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n")
+	if got := StatusBytes(status, "VmHWM:"); got != 200<<20 {
+		t.Errorf("VmHWM: got %d, want %d", got, 200<<20)
+	}
+	if got := StatusBytes(status, "VmRSS:"); got != 100<<20 {
+		t.Errorf("VmRSS: got %d, want %d", got, 100<<20)
+	}
+	st, err := Read(os.Getpid())
+	if err != nil || st.RSS <= 0 || st.HWM < st.RSS {
+		t.Errorf("Read(self) = %+v, %v", st, err)
+	}
+}
+
+// TestProcess starts a process that never gets ready and one that exits:
+// WaitReady reports each, Stop ends the first.
+func TestProcess(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Start("sleep", "sleep", []string{"30"}, filepath.Join(dir, "sleep.log"))
+	if err != nil {
+		t.Skip("no sleep command:", err)
+	}
+	if err := p.Alive(); err != nil {
+		t.Fatal(err)
+	}
+	port, err := FreePort(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.WaitReady(context.Background(), http.DefaultClient, "http://127.0.0.1:"+strconv.Itoa(port)+"/", 100*time.Millisecond)
+	if !errors.Is(err, ErrNotReady) {
+		t.Errorf("WaitReady with nothing listening = %v, want ErrNotReady", err)
+	}
+	p.Stop()
+	if p.Alive() == nil {
+		t.Error("alive after Stop")
+	}
+	q, err := Start("false", "false", nil, filepath.Join(dir, "false.log"))
+	if err != nil {
+		t.Skip("no false command:", err)
+	}
+	if err := q.WaitReady(context.Background(), http.DefaultClient, "http://127.0.0.1:"+strconv.Itoa(port)+"/", 5*time.Second); !errors.Is(err, ErrNotReady) {
+		t.Errorf("WaitReady of an exited process = %v, want ErrNotReady", err)
+	}
+	q.Stop()
+}
