@@ -35,11 +35,15 @@ run: build ## build, then run `telltale serve` with defaults (data in ./data; AR
 	./$(BIN) serve $(ARGS)
 
 .PHONY: test
-test: ## run the tests, including the fuzz targets' seed corpora
+test: sdk-deps ## run the tests, including the fuzz targets' seed corpora
 	$(GO) test ./...
 
+.PHONY: sdk-deps
+sdk-deps: ## install the real Sentry SDKs the SDK tests drive (npm ci; apt python3-sentry-sdk); never fails
+	@sh cmd/telltale/testdata/sdk/install.sh
+
 .PHONY: test-race
-test-race: ## run the tests under the race detector
+test-race: sdk-deps ## run the tests under the race detector
 	$(GO) test -race ./...
 
 .PHONY: fuzz
@@ -74,7 +78,7 @@ $(STATICCHECK):
 
 .PHONY: fmt
 fmt: ## fail if a Go file is not gofmt-formatted (fix with: gofmt -w .)
-	@out=$$(gofmt -l $$(find . \( -name .git -o -name .tools -o -name data \) -prune -o -name '*.go' -print)); \
+	@out=$$(gofmt -l $$(find . \( -name .git -o -name .tools -o -name data -o -name node_modules \) -prune -o -name '*.go' -print)); \
 	if [ -n "$$out" ]; then echo 'these files need gofmt -w:'; echo "$$out"; exit 1; fi
 
 .PHONY: check
@@ -88,3 +92,4 @@ clean: ## remove build and benchmark outputs (keeps ./data and .tools/)
 # End-to-end benchmarks (bench-statsd, ...) live beside their code.
 -include bench/bench.mk
 -include bench/sentry.mk
+-include bench/issuelist.mk

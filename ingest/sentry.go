@@ -476,10 +476,6 @@ func (s *Sentry) store(ctx *fasthttp.RequestCtx, proj *issues.Project, raw []byt
 		return "", reject(fasthttp.StatusBadRequest, "bad_event_id", "bad event id %q", ev.EventID)
 	}
 	in.Group = grouping.Group(in.Doc.Grouping())
-	in.Body, err = json.Marshal(in.Doc)
-	if err != nil {
-		return "", reject(fasthttp.StatusBadRequest, "bad_json", "cannot encode event: %v", err)
-	}
 	c, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
 	defer cancel()
 	if _, err := s.tracker.Submit(c, in); err != nil {

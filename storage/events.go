@@ -19,6 +19,9 @@ const (
 	prefixProject     byte = 0x0A // 0x0A project id(4) → project data
 	prefixIssueHash   byte = 0x0B // 0x0B project(4) hash(16) → issue id(8)
 	prefixIssueSeen   byte = 0x0C // 0x0C project(4) last seen(8) issue id(8) → ∅
+	prefixIssueUsers  byte = 0x0D // 0x0D issue id(8) → user sketch
+	prefixIssueTag    byte = 0x0E // 0x0E issue id(8) key length(uvarint) key value → count(uvarint)
+	prefixIssueStatic byte = 0x0F // 0x0F issue id(8) → the issue's unchanging state
 )
 
 // issueSeqKey is the key of the Badger sequence that hands out issue ids.
@@ -38,8 +41,11 @@ type EventRecord struct {
 	// Time is the event's time, Unix milliseconds: it orders an issue's
 	// events.
 	Time int64
-	// Body is the event document (JSON); storage compresses it.
+	// Body is the event document (JSON), as read back.
 	Body []byte
+	// Compressed is what WriteEvents stores: the document compressed by
+	// CompressEvent, on the caller's goroutine rather than the writer's.
+	Compressed []byte
 }
 
 // IssueRecord is the stored state of one issue. Data is opaque to storage
@@ -57,6 +63,26 @@ type IssueRecord struct {
 	PrevLastSeen int64
 	// Data is the encoded issue state.
 	Data []byte
+	// Static is the part of the issue's state that never changes (its
+	// grouping components, kilobytes for a deep stack), written once; nil
+	// leaves the stored one. Data then stays small enough for the LSM tree
+	// instead of the value log, which would keep a garbage copy per commit.
+	Static []byte
+	// Users is the issue's user sketch, kept in its own record because it
+	// is large and written less often; nil leaves the stored one.
+	Users []byte
+	// Tags are the tag counts that changed: each (key, value) is its own
+	// small record, so that a commit writes the few counts its events
+	// changed instead of an issue's whole tag breakdown (kilobytes, which
+	// went to the value log with every commit and made most of the disk
+	// used).
+	Tags []TagCount
+}
+
+// TagCount is the number of an issue's events with one tag value.
+type TagCount struct {
+	Key, Value string
+	Count      uint64
 }
 
 // ErrNoEvent is returned for an event that is not stored (never was, or
@@ -73,7 +99,8 @@ type codec struct {
 func newCodec() (*codec, error) {
 	// Fastest level and low-memory mode: events are small (a few KiB) and
 	// arrive by the thousand per second; the ratio on JSON is still 3-4x.
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true), zstd.WithEncoderConcurrency(2))
+	// The default concurrency (GOMAXPROCS) lets every core compress.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, fmt.Errorf("storage: zstd encoder: %w", err)
 	}
@@ -82,6 +109,12 @@ func newCodec() (*codec, error) {
 		return nil, fmt.Errorf("storage: zstd decoder: %w", err)
 	}
 	return &codec{enc: enc, dec: dec}, nil
+}
+
+// CompressEvent appends the event document body to dst compressed, as
+// EventRecord.Compressed. Any number of goroutines may call it at once.
+func (db *DB) CompressEvent(dst, body []byte) []byte {
+	return db.codec.enc.EncodeAll(body, dst)
 }
 
 func (c *codec) close() {
@@ -95,6 +128,37 @@ func eventKey(project uint32, id [16]byte) []byte {
 	binary.BigEndian.PutUint32(k[1:], project)
 	copy(k[5:], id[:])
 	return k
+}
+
+func issueTagKey(id uint64, key, value string) []byte {
+	k := make([]byte, 0, 9+binary.MaxVarintLen64+len(key)+len(value))
+	k = append(k, prefixIssueTag)
+	k = binary.BigEndian.AppendUint64(k, id)
+	k = binary.AppendUvarint(k, uint64(len(key)))
+	k = append(k, key...)
+	return append(k, value...)
+}
+
+// parseIssueTagKey splits an issueTagKey; the strings are copies.
+func parseIssueTagKey(k []byte) (uint64, TagCount, bool) {
+	if len(k) < 10 {
+		return 0, TagCount{}, false
+	}
+	id := binary.BigEndian.Uint64(k[1:9])
+	n, m := binary.Uvarint(k[9:])
+	if m <= 0 || n > uint64(len(k)-9-m) {
+		return 0, TagCount{}, false
+	}
+	rest := k[9+m:]
+	return id, TagCount{Key: string(rest[:n]), Value: string(rest[n:])}, true
+}
+
+func issueUsersKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixIssueUsers}, id)
+}
+
+func issueStaticKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixIssueStatic}, id)
 }
 
 func issueKey(id uint64) []byte {
@@ -165,7 +229,7 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 		buf = append(buf, eventFormatZstd)
 		buf = binary.AppendUvarint(buf, e.Issue)
 		buf = binary.AppendVarint(buf, e.Time)
-		buf = db.codec.enc.EncodeAll(e.Body, buf)
+		buf = append(buf, e.Compressed...)
 		ev := badger.NewEntry(eventKey(e.Project, e.ID), append([]byte(nil), buf...))
 		ix := badger.NewEntry(issueEventsKey(e.Issue, e.Time, e.ID), binary.BigEndian.AppendUint32(nil, e.Project))
 		if db.cfg.EventRetention > 0 {
@@ -183,6 +247,21 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 		is := &issues[i]
 		if err := wb.Set(issueKey(is.ID), is.Data); err != nil {
 			return fmt.Errorf("storage: cannot write issue %d: %w", is.ID, err)
+		}
+		if is.Static != nil {
+			if err := wb.Set(issueStaticKey(is.ID), is.Static); err != nil {
+				return fmt.Errorf("storage: cannot write issue %d: %w", is.ID, err)
+			}
+		}
+		if is.Users != nil {
+			if err := wb.Set(issueUsersKey(is.ID), is.Users); err != nil {
+				return fmt.Errorf("storage: cannot write issue %d: %w", is.ID, err)
+			}
+		}
+		for _, tc := range is.Tags {
+			if err := wb.Set(issueTagKey(is.ID, tc.Key, tc.Value), binary.AppendUvarint(nil, tc.Count)); err != nil {
+				return fmt.Errorf("storage: cannot write issue %d: %w", is.ID, err)
+			}
 		}
 		if is.PrevLastSeen == 0 {
 			if err := wb.Set(issueHashKey(is.Project, is.Hash), binary.BigEndian.AppendUint64(nil, is.ID)); err != nil {
@@ -215,6 +294,62 @@ func (db *DB) Issues(fn func(rec IssueRecord) error) error {
 	defer db.release()
 	return db.scanRecords([]byte{prefixIssue}, 9, "issue", func(k, v []byte) error {
 		return fn(IssueRecord{ID: binary.BigEndian.Uint64(k[1:]), Data: v})
+	})
+}
+
+// IssueSketches calls fn with the id and user sketch of every issue that
+// has one stored, in id order; data is only valid during the call.
+func (db *DB) IssueSketches(fn func(id uint64, data []byte) error) error {
+	return db.issueParts(prefixIssueUsers, "issue users", fn)
+}
+
+// IssueStatics calls fn with the id and static state (IssueRecord.Static)
+// of every issue that has one stored, in id order; data is only valid
+// during the call.
+func (db *DB) IssueStatics(fn func(id uint64, data []byte) error) error {
+	return db.issueParts(prefixIssueStatic, "issue static", fn)
+}
+
+func (db *DB) issueParts(prefix byte, what string, fn func(id uint64, data []byte) error) error {
+	if err := db.acquire(); err != nil {
+		return err
+	}
+	defer db.release()
+	return db.scanRecords([]byte{prefix}, 9, what, func(k, v []byte) error {
+		return fn(binary.BigEndian.Uint64(k[1:]), v)
+	})
+}
+
+// IssueTags calls fn with every stored tag count, grouped by issue in id
+// order; key and value are only valid during the call.
+func (db *DB) IssueTags(fn func(issue uint64, tc TagCount) error) error {
+	if err := db.acquire(); err != nil {
+		return err
+	}
+	defer db.release()
+	return db.bdb.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixIssueTag}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			k := it.Item().Key()
+			issue, tc, ok := parseIssueTagKey(k)
+			if !ok {
+				return fmt.Errorf("%w: issue tag key %x", ErrCorrupt, k)
+			}
+			err := it.Item().Value(func(v []byte) error {
+				n, m := binary.Uvarint(v)
+				if m <= 0 {
+					return fmt.Errorf("%w: issue tag count %x", ErrCorrupt, v)
+				}
+				tc.Count = n
+				return fn(issue, tc)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -435,7 +570,21 @@ func (db *DB) DeleteIssue(rec IssueRecord) error {
 			return err
 		}
 	}
-	for _, k := range [][]byte{issueKey(rec.ID), issueHashKey(rec.Project, rec.Hash), issueSeenKey(rec.Project, rec.LastSeen, rec.ID)} {
+	err = db.bdb.View(func(txn *badger.Txn) error {
+		prefix := binary.BigEndian.AppendUint64([]byte{prefixIssueTag}, rec.ID)
+		it := keyIterator(txn, prefix)
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range [][]byte{issueKey(rec.ID), issueUsersKey(rec.ID), issueStaticKey(rec.ID), issueHashKey(rec.Project, rec.Hash), issueSeenKey(rec.Project, rec.LastSeen, rec.ID)} {
 		if err := wb.Delete(k); err != nil {
 			return err
 		}

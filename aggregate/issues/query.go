@@ -268,11 +268,8 @@ func (t *Tracker) SetStatus(id uint64, status string) (Issue, error) {
 	case StatusUnresolved:
 		is.ResolvedAt, is.Substatus = time.Time{}, "ongoing"
 	}
-	data, err := is.encode()
-	if err == nil {
-		ms := is.LastSeen.UnixMilli()
-		err = t.db.WriteEvents(nil, []storage.IssueRecord{{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: data}})
-	}
+	ms := is.LastSeen.UnixMilli()
+	err := t.db.WriteEvents(nil, []storage.IssueRecord{{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}})
 	if err != nil {
 		*is = prev
 		return Issue{}, err

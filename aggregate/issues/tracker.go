@@ -47,7 +47,12 @@ const (
 	dayMillis     = 24 * hourMillis
 	otherTagValue = "(other)"
 	defaultBatch  = 1024
-	defaultQueue  = 8192
+	// sketchEvery is how often a changed user sketch is written with its
+	// issue. The sketch is 8 KiB once dense; writing it in every commit
+	// made most of the bytes written. A crash loses at most this much of
+	// the users seen (the count already written stays).
+	sketchEvery  = 10 * time.Second
+	defaultQueue = 8192
 )
 
 // Config holds the settings of a Tracker.
@@ -65,9 +70,6 @@ type Incoming struct {
 	Project uint32
 	EventID [16]byte
 	Doc     *Doc
-	// Body is json.Marshal(Doc), made by the caller so that encoding runs
-	// on the request goroutines, not on the single committer.
-	Body []byte
 	// Group is grouping.Group(Doc.Grouping()).
 	Group grouping.Result
 }
@@ -91,18 +93,20 @@ type Issue struct {
 	Status         string            `json:"status"`
 	// Substatus is "new", "ongoing", "regressed", "archived_forever" as
 	// Sentry names them.
-	Substatus    string    `json:"substatus"`
-	ResolvedAt   time.Time `json:"resolvedAt,omitzero"`
-	FirstSeen    time.Time `json:"firstSeen"`
-	LastSeen     time.Time `json:"lastSeen"`
-	Count        uint64    `json:"count"`
-	UserCount    uint64    `json:"userCount"`
-	Users        []byte    `json:"users,omitempty"` // HyperLogLog sketch
-	Unhandled    bool      `json:"unhandled"`
-	FirstRelease string    `json:"firstRelease,omitempty"`
-	LastRelease  string    `json:"lastRelease,omitempty"`
-	Releases     []string  `json:"releases,omitempty"`
-	Environments []string  `json:"environments,omitempty"`
+	Substatus  string    `json:"substatus"`
+	ResolvedAt time.Time `json:"resolvedAt,omitzero"`
+	FirstSeen  time.Time `json:"firstSeen"`
+	LastSeen   time.Time `json:"lastSeen"`
+	Count      uint64    `json:"count"`
+	UserCount  uint64    `json:"userCount"`
+	// Users is the HyperLogLog sketch of the users, as records of earlier
+	// versions held it; it is now stored apart (storage.IssueRecord.Users).
+	Users        []byte   `json:"users,omitempty"`
+	Unhandled    bool     `json:"unhandled"`
+	FirstRelease string   `json:"firstRelease,omitempty"`
+	LastRelease  string   `json:"lastRelease,omitempty"`
+	Releases     []string `json:"releases,omitempty"`
+	Environments []string `json:"environments,omitempty"`
 	// Tags counts events by tag key and value (bounded: past the bounds
 	// values are counted as "(other)").
 	Tags        map[string]map[string]uint64 `json:"tags,omitempty"`
@@ -115,6 +119,17 @@ type Issue struct {
 	Daily       []uint64 `json:"daily"`
 
 	users *hyperloglog.Sketch
+	// usersDirty is set when users changed since it was last written, at
+	// usersSaved.
+	usersDirty bool
+	usersSaved time.Time
+	// changedTags are the tag values counted since the state was last
+	// written; allTagsDirty is set when all must be (a legacy record).
+	changedTags  []storage.TagCount
+	allTagsDirty bool
+	// staticDirty is set when the static record (encodeStatic) has not
+	// been written yet (a legacy record).
+	staticDirty bool
 }
 
 // Component is a grouping component as stored with the issue.
@@ -132,9 +147,15 @@ type issueKey struct {
 }
 
 type pending struct {
-	in   *Incoming
+	in *Incoming
+	// body is the stored form of in.Doc (its JSON, compressed), made by
+	// Submit on the caller's goroutine rather than on the single committer.
+	body []byte
 	done chan result
 }
+
+// jsonBufs holds buffers for the JSON of events being compressed.
+var jsonBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 type result struct {
 	issue uint64
@@ -234,7 +255,38 @@ func (t *Tracker) load() error {
 			return fmt.Errorf("issues: issue %d: %w", rec.ID, err)
 		}
 		t.issues[is.ID] = is
-		t.byHash[issueKey{is.Project, hashBytes(is.Hash)}] = is.ID
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = t.db.IssueStatics(func(id uint64, data []byte) error {
+		if is := t.issues[id]; is != nil && !is.staticDirty {
+			if err := is.decodeStatic(data); err != nil {
+				return fmt.Errorf("issues: issue %d: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for id, is := range t.issues {
+		if is.Hash == "" {
+			return fmt.Errorf("issues: issue %d: %w: no grouping record", id, storage.ErrCorrupt)
+		}
+		t.byHash[issueKey{is.Project, hashBytes(is.Hash)}] = id
+	}
+	if err := t.loadTags(nil); err != nil {
+		return err
+	}
+	err = t.db.IssueSketches(func(id uint64, data []byte) error {
+		if is := t.issues[id]; is != nil {
+			if err := is.users.UnmarshalBinary(data); err != nil {
+				return fmt.Errorf("issues: user sketch of issue %d: %w", id, err)
+			}
+			is.usersDirty = false
+		}
 		return nil
 	})
 	if err != nil {
@@ -248,20 +300,6 @@ func (t *Tracker) load() error {
 		t.projects[id] = &p
 		return nil
 	})
-}
-
-func decodeIssue(data []byte) (*Issue, error) {
-	is := &Issue{}
-	if err := json.Unmarshal(data, is); err != nil {
-		return nil, err
-	}
-	is.users = hyperloglog.New14()
-	if len(is.Users) > 0 {
-		if err := is.users.UnmarshalBinary(is.Users); err != nil {
-			return nil, fmt.Errorf("user sketch: %w", err)
-		}
-	}
-	return is, nil
 }
 
 // hashBytes converts a grouping hash (32 hex digits) to bytes; an invalid
@@ -278,7 +316,10 @@ func hashBytes(h string) [16]byte {
 // It fails at once with ErrQueueFull when the queue is full, and with
 // ErrClosed after Close. If ctx ends first, the event may still be stored.
 func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
-	p := &pending{in: in, done: make(chan result, 1)}
+	buf := jsonBufs.Get().(*[]byte)
+	*buf = in.Doc.AppendJSON((*buf)[:0])
+	p := &pending{in: in, body: t.db.CompressEvent(nil, *buf), done: make(chan result, 1)}
+	jsonBufs.Put(buf)
 	t.closing.RLock()
 	if t.closed {
 		t.closing.RUnlock()
@@ -319,6 +360,9 @@ func (t *Tracker) Run() {
 			}
 		}
 		t.commit(batch)
+	}
+	if err := t.saveSketches(); err != nil {
+		t.log.Error("cannot save user sketches", "err", err)
 	}
 }
 
@@ -376,19 +420,23 @@ func (t *Tracker) commit(batch []*pending) {
 		}
 		is.apply(in)
 		issueIDs[i] = id
-		events = append(events, storage.EventRecord{Project: in.Project, ID: in.EventID, Issue: id, Time: in.Doc.Timestamp.UnixMilli(), Body: in.Body})
+		events = append(events, storage.EventRecord{Project: in.Project, ID: in.EventID, Issue: id, Time: in.Doc.Timestamp.UnixMilli(), Compressed: p.body})
 	}
 	var recs []storage.IssueRecord
 	if err == nil {
 		recs = make([]storage.IssueRecord, 0, len(prevSeen))
 		for id, prev := range prevSeen {
 			is := t.issues[id]
-			data, merr := is.encode()
-			if merr != nil {
-				err = merr
-				break
+			rec := storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: is.LastSeen.UnixMilli(), PrevLastSeen: prev, Data: is.encode(), Tags: is.takeTagCounts()}
+			if prev == 0 || is.staticDirty {
+				rec.Static, is.staticDirty = is.encodeStatic(), false
 			}
-			recs = append(recs, storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: is.LastSeen.UnixMilli(), PrevLastSeen: prev, Data: data})
+			if is.usersDirty && (prev == 0 || start.Sub(is.usersSaved) >= sketchEvery) {
+				if rec.Users, err = is.sketch(start); err != nil {
+					break
+				}
+			}
+			recs = append(recs, rec)
 		}
 	}
 	t.mu.Unlock()
@@ -414,6 +462,68 @@ func (t *Tracker) commit(batch []*pending) {
 	}
 }
 
+// loadTags reads the stored tag counts of the issues in only (all when
+// nil).
+func (t *Tracker) loadTags(only map[uint64]int64) error {
+	return t.db.IssueTags(func(id uint64, tc storage.TagCount) error {
+		if only != nil {
+			if _, ok := only[id]; !ok {
+				return nil
+			}
+		}
+		is := t.issues[id]
+		if is == nil || is.allTagsDirty {
+			return nil
+		}
+		vals := is.Tags[tc.Key]
+		if vals == nil {
+			vals = map[string]uint64{}
+			is.Tags[tc.Key] = vals
+		}
+		vals[tc.Value] = tc.Count
+		return nil
+	})
+}
+
+// sketch returns the user sketch to store, and marks it saved at now.
+func (is *Issue) sketch(now time.Time) ([]byte, error) {
+	b, err := is.users.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("issues: user sketch of issue %d: %w", is.ID, err)
+	}
+	is.usersDirty, is.usersSaved = false, now
+	return b, nil
+}
+
+// saveSketches writes every user sketch changed since it was last written.
+func (t *Tracker) saveSketches() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	var recs []storage.IssueRecord
+	for _, is := range t.issues {
+		if !is.usersDirty && !is.allTagsDirty && !is.staticDirty {
+			continue
+		}
+		ms := is.LastSeen.UnixMilli()
+		rec := storage.IssueRecord{ID: is.ID, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode(), Tags: is.takeTagCounts()}
+		if is.usersDirty {
+			var err error
+			if rec.Users, err = is.sketch(now); err != nil {
+				return err
+			}
+		}
+		if is.staticDirty {
+			rec.Static, is.staticDirty = is.encodeStatic(), false
+		}
+		recs = append(recs, rec)
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	return t.db.WriteEvents(nil, recs)
+}
+
 // reload restores the issues of a failed commit from storage: created ones
 // are dropped, the others read back.
 func (t *Tracker) reload(touched map[uint64]int64, created []uint64) {
@@ -435,7 +545,18 @@ func (t *Tracker) reload(touched map[uint64]int64, created []uint64) {
 		return nil
 	})
 	for id, is := range stored {
+		// The sketch in memory may count users of the failed batch: a
+		// slight overcount, not worth a read of every stored sketch.
+		if old := t.issues[id]; old != nil {
+			is.users, is.usersDirty = old.users, true
+			// The static part never changes; keep it rather than read it.
+			is.Hash, is.GroupingConfig, is.GroupingKind, is.Variant, is.Components = old.Hash, old.GroupingConfig, old.GroupingKind, old.Variant, old.Components
+			is.staticDirty = old.staticDirty
+		}
 		t.issues[id] = is
+	}
+	if err := t.loadTags(touched); err != nil {
+		t.log.Error("cannot reload tag counts", "err", err)
 	}
 }
 
@@ -469,6 +590,9 @@ func (is *Issue) apply(in *Incoming) {
 	if !t.Before(is.LastSeen) {
 		is.LastSeen = t
 		is.LatestEvent = hex.EncodeToString(in.EventID[:])
+		// Like Sentry, the title, culprit and metadata follow the latest
+		// event: its message may have changed within the group.
+		is.Title, is.Culprit, is.Metadata = in.Group.Title, in.Group.Culprit, in.Group.Metadata
 		if d.Level != "" {
 			is.Level = d.Level
 		}
@@ -487,6 +611,7 @@ func (is *Issue) apply(in *Incoming) {
 	if u := d.userKey(); u != "" {
 		is.users.Insert([]byte(u))
 		is.UserCount = is.users.Estimate()
+		is.usersDirty = true
 	}
 	is.Releases = addBounded(is.Releases, d.Release)
 	is.Environments = addBounded(is.Environments, d.Environment)
@@ -518,6 +643,30 @@ func (is *Issue) countTag(k, v string) {
 		v = otherTagValue
 	}
 	vals[v]++
+	is.changedTags = append(is.changedTags, storage.TagCount{Key: k, Value: v})
+}
+
+// takeTagCounts returns the current counts of the tag values changed since
+// the last call (all of them after a legacy load), for writing.
+func (is *Issue) takeTagCounts() []storage.TagCount {
+	var out []storage.TagCount
+	if is.allTagsDirty {
+		for k, vals := range is.Tags {
+			for v, n := range vals {
+				out = append(out, storage.TagCount{Key: k, Value: v, Count: n})
+			}
+		}
+	} else {
+		seen := make(map[storage.TagCount]bool, len(is.changedTags))
+		for _, tc := range is.changedTags {
+			if n := is.Tags[tc.Key][tc.Value]; n > 0 && !seen[tc] {
+				seen[tc] = true
+				out = append(out, storage.TagCount{Key: tc.Key, Value: tc.Value, Count: n})
+			}
+		}
+	}
+	is.allTagsDirty, is.changedTags = false, is.changedTags[:0]
+	return out
 }
 
 func addBounded(list []string, v string) []string {
@@ -550,17 +699,6 @@ func bump(start int64, buckets []uint64, ms, step int64, n int) (int64, []uint64
 		buckets[(ms-start)/step]++
 	}
 	return start, buckets
-}
-
-func (is *Issue) encode() ([]byte, error) {
-	if is.users != nil {
-		b, err := is.users.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
-		is.Users = b
-	}
-	return json.Marshal(is)
 }
 
 // copyIssue returns a copy of is that shares no mutable state.

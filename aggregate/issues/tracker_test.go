@@ -2,7 +2,6 @@ package issues
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -43,10 +42,6 @@ func submit(t *testing.T, tr *Tracker, n int, doc *Doc) uint64 {
 	t.Helper()
 	in := &Incoming{Project: 1, Doc: doc, Group: grouping.Group(doc.Grouping())}
 	copy(in.EventID[:], fmt.Sprintf("event%011d", n))
-	var err error
-	if in.Body, err = json.Marshal(doc); err != nil {
-		t.Fatal(err)
-	}
 	id, err := tr.Submit(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -133,8 +128,15 @@ func TestTrackerIssueState(t *testing.T) {
 	if !ok || got.Count != 4 || got.UserCount != 3 || got.Substatus != "regressed" {
 		t.Errorf("reloaded A = %+v", got)
 	}
+	if got.Tags["region"]["eu"] != 4 || got.Tags["environment"]["staging"] != 1 || got.Tags["environment"]["prod"] != 3 {
+		t.Errorf("reloaded tags of A: %v", got.Tags)
+	}
 	if id := submit(t, tr2, 6, doc("A", "u1", "prod", 4*time.Minute)); id != a {
 		t.Errorf("after reload the group went to issue %d, want %d", id, a)
+	}
+	// The user sketch was saved at Close and loaded: u1 is not new.
+	if got, _ := tr2.Get(a); got.UserCount != 3 {
+		t.Errorf("users of A after a known user: %d, want 3", got.UserCount)
 	}
 	evs, err := tr2.Events(a, time.Time{}, 10)
 	if err != nil || len(evs) != 5 || !evs[0].Doc.Timestamp.Equal(t0.Add(4*time.Minute)) {

@@ -182,7 +182,10 @@ func FuzzEvent(f *testing.F) {
 			t.Fatalf("DecodeEvent(%q): depth %d over %d, got %v, want ErrTooDeep", in, depth, maxDepth, err)
 		case depth <= maxDepth && err != nil:
 			t.Fatalf("DecodeEvent(%q): got %v for a valid object of depth %d", in, err, depth)
-		case err == nil && ev.EventID != "":
+		case err == nil:
+			checkReference(t, in, maxDepth)
+		}
+		if err == nil && ev.EventID != "" {
 			if n, ok := NormalizeEventID(ev.EventID); !ok || n != ev.EventID {
 				t.Fatalf("DecodeEvent(%q): event id %q not normalised", in, ev.EventID)
 			}

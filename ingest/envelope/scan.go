@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 )
 
@@ -58,6 +59,14 @@ func (s *scanner) str() (tok []byte, esc, ok bool) {
 	}
 	start := s.i
 	for j := start + 1; j < len(b); j++ {
+		// Skip eight plain bytes at a time: most of an event is the text
+		// of strings.
+		for j+8 <= len(b) && !special8(binary.LittleEndian.Uint64(b[j:])) {
+			j += 8
+		}
+		if j >= len(b) {
+			break
+		}
 		c := b[j]
 		switch {
 		case c == '"':
@@ -294,6 +303,18 @@ func scalarText(raw []byte) (string, bool) {
 		return "", false
 	}
 	return string(raw), true
+}
+
+// special8 reports whether any of the eight bytes in x is a quote, a
+// backslash or a control character (below 0x20): the bytes a string scan
+// must look at. It uses the SWAR tests for a zero byte and for a byte below n.
+func special8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := x ^ (ones * '"')
+	bslash := x ^ (ones * '\\')
+	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	below := (x - ones*0x20) & ^x & highs
+	return zero(quote)|zero(bslash)|below != 0
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -1,0 +1,51 @@
+package issues
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/telltale-dev/telltale/aggregate/grouping"
+)
+
+// benchIssue returns an issue that has taken n events shaped like the load
+// generator's: eight tags, a release among 60, four environments, a user
+// among n.
+func benchIssue(n int) *Issue {
+	now := time.Now().UTC().Round(0)
+	var is *Issue
+	for i := range n {
+		d := &Doc{
+			Timestamp: now.Add(time.Duration(i) * time.Second), Platform: "python", Level: "error",
+			Release: fmt.Sprintf("shop@1.%d.%d", 4+i%3, i%20), Environment: []string{"production", "staging"}[i%2],
+			User: &User{ID: fmt.Sprint(i)},
+			Tags: []Tag{{Key: "browser", Value: fmt.Sprint("b", i%5)}, {Key: "os", Value: fmt.Sprint("o", i%4)},
+				{Key: "server_name", Value: fmt.Sprint("web-", i%8)}, {Key: "region", Value: "eu"},
+				{Key: "customer", Value: fmt.Sprint("c", i%300)}, {Key: "url", Value: fmt.Sprint("/p/", i%50)},
+				{Key: "handled", Value: "no"}, {Key: "mechanism", Value: "generic"}},
+			Exceptions: []grouping.Exception{{Type: "ValueError", Value: "bad", Frames: []grouping.Frame{{Function: "f", Module: "m"}}}},
+		}
+		in := &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())}
+		if is == nil {
+			is = newIssue(1, in)
+		}
+		is.apply(in)
+	}
+	return is
+}
+
+// BenchmarkIssueEncode measures writing one issue's state, which the
+// committer does for every issue a commit touches.
+func BenchmarkIssueEncode(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			is := benchIssue(n)
+			data := is.encode()
+			b.ReportAllocs()
+			b.ReportMetric(float64(len(data)), "bytes")
+			for b.Loop() {
+				is.encode()
+			}
+		})
+	}
+}

@@ -1,0 +1,688 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The event decoder walks the payload once with the scanner, decoding the
+// fields it keeps in place and skipping the rest. encoding/json, which it
+// replaced, took three quarters of an event's ingest time: it re-scans
+// every nested value it is handed and fills structs through reflection.
+//
+// Each method below reads the value at the cursor (after white space);
+// depth is the number of containers already open around that value. A value
+// of an unexpected JSON type is skipped, as Relay's lenient decoding does,
+// and leaves the destination alone; only malformed JSON or nesting past the
+// scanner's bound fails.
+
+// object calls fn for each member of the object at the cursor, with the
+// member's key (unescaped) and the cursor before the value, which fn must
+// consume at depth+1. Other values are skipped.
+func (s *scanner) object(depth int, fn func(key []byte) bool) bool {
+	s.ws()
+	if s.peek() != '{' {
+		return s.skip(depth)
+	}
+	return s.members(depth, func(tok []byte, esc bool) bool {
+		if esc {
+			return fn([]byte(unquote(tok, true)))
+		}
+		return fn(tok[1 : len(tok)-1])
+	})
+}
+
+// array calls fn before each element of the array at the cursor; fn must
+// consume the element at depth+1. Other values are skipped.
+func (s *scanner) array(depth int, fn func() bool) bool {
+	s.ws()
+	if s.peek() != '[' {
+		return s.skip(depth)
+	}
+	return s.elems(depth, fn)
+}
+
+// list reads a bare array or {"values": [...]}, the two forms SDKs send
+// exceptions, threads and breadcrumbs in. start is called when an array
+// begins (a repeated "values" replaces the earlier one), elem before each
+// element, which it must consume at the depth it is given.
+func (s *scanner) list(depth int, start func(), elem func(depth int) bool) bool {
+	s.ws()
+	switch s.peek() {
+	case '[':
+		start()
+		return s.elems(depth, func() bool { return elem(depth + 1) })
+	case '{':
+		return s.object(depth, func(key []byte) bool {
+			if string(key) != "values" || s.peekNonWS() != '[' {
+				return s.skipValue(depth + 1)
+			}
+			start()
+			return s.elems(depth+1, func() bool { return elem(depth + 2) })
+		})
+	}
+	return s.skip(depth)
+}
+
+// peekNonWS skips white space and returns the byte at the cursor.
+func (s *scanner) peekNonWS() byte {
+	s.ws()
+	return s.peek()
+}
+
+// skipValue skips the value at the cursor.
+func (s *scanner) skipValue(depth int) bool {
+	s.ws()
+	return s.skip(depth)
+}
+
+// text reads a string into *dst.
+func (s *scanner) text(depth int, dst *string) bool {
+	if s.peekNonWS() != '"' {
+		return s.skip(depth)
+	}
+	tok, esc, ok := s.str()
+	if ok {
+		*dst = unquote(tok, esc)
+	}
+	return ok
+}
+
+// lenient reads any value but null as text into *dst: a string's contents,
+// or the JSON text of anything else (Relay's LenientString).
+func (s *scanner) lenient(depth int, dst *string) bool {
+	switch s.peekNonWS() {
+	case '"':
+		return s.text(depth, dst)
+	case 'n':
+		return s.skip(depth)
+	}
+	raw, ok := s.value(depth)
+	if ok {
+		*dst = string(raw)
+	}
+	return ok
+}
+
+// raw reads any value as a copy of its JSON text, or nil for null.
+func (s *scanner) raw(depth int, dst *json.RawMessage) bool {
+	v, ok := s.value(depth)
+	if ok {
+		*dst = nil
+		if string(v) != "null" {
+			*dst = bytes.Clone(v)
+		}
+	}
+	return ok
+}
+
+// boolean reads true or false; isBool is false for other values.
+func (s *scanner) boolean(depth int) (v, isBool, ok bool) {
+	switch s.peekNonWS() {
+	case 't':
+		return true, true, s.lit("true")
+	case 'f':
+		return false, true, s.lit("false")
+	}
+	return false, false, s.skip(depth)
+}
+
+// integer reads an integer into *dst; a fraction, an exponent or a value
+// out of range leaves *dst zero, as encoding/json's type error did.
+func (s *scanner) integer(depth int, dst *int) bool {
+	if c := s.peekNonWS(); c != '-' && !isDigit(c) {
+		return s.skip(depth)
+	}
+	tok, ok := s.num()
+	if ok {
+		n, err := strconv.ParseInt(string(tok), 10, 64)
+		if err != nil {
+			n = 0
+		}
+		*dst = int(n)
+	}
+	return ok
+}
+
+// texts reads an array of strings; an element of another type reads as "".
+func (s *scanner) texts(depth int, dst *[]string) bool {
+	switch s.peekNonWS() {
+	case 'n':
+		*dst = nil
+		return s.skip(depth)
+	case '[':
+	default:
+		return s.skip(depth)
+	}
+	out := []string{}
+	ok := s.elems(depth, func() bool {
+		var v string
+		ok := s.text(depth+1, &v)
+		out = append(out, v)
+		return ok
+	})
+	*dst = out
+	return ok
+}
+
+// eventState holds what DecodeEvent reads before it assembles the Event.
+type eventState struct {
+	ev                *Event
+	eventID           string
+	message, logEntry message
+	user              *User
+	request           *Request
+	scratch           *scratch
+}
+
+// scratch holds the slices lists are decoded into before they are copied
+// out at their final length: growing a slice of large structs element by
+// element cost a quarter of decoding. DecodeEvent reuses them through a
+// sync.Pool.
+type scratch struct {
+	frames      []Frame
+	exceptions  []Exception
+	threads     []Thread
+	breadcrumbs []Breadcrumb
+}
+
+// exact returns a copy of list at its length, or nil when it is empty, and
+// clears list for reuse (so that the pool holds no pointers into events).
+func exact[T any](list []T) []T {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]T, len(list))
+	copy(out, list)
+	clear(list)
+	return out
+}
+
+// field decodes the top-level member named key (depth 1).
+func (st *eventState) field(s *scanner, key []byte) bool {
+	ev := st.ev
+	switch string(key) {
+	case "event_id":
+		return s.text(1, &st.eventID)
+	case "platform":
+		return s.text(1, &ev.Platform)
+	case "level":
+		return s.text(1, &ev.Level)
+	case "logger":
+		return s.text(1, &ev.Logger)
+	case "server_name":
+		return s.text(1, &ev.ServerName)
+	case "dist":
+		return s.text(1, &ev.Dist)
+	case "environment":
+		return s.text(1, &ev.Environment)
+	case "transaction":
+		return s.text(1, &ev.Transaction)
+	case "release":
+		ev.Release = ""
+		return s.lenient(1, &ev.Release)
+	case "timestamp":
+		v, ok := s.value(1)
+		ev.Timestamp = valueTime(v)
+		return ok
+	case "message":
+		st.message = message{}
+		return st.message.decode(s, 1)
+	case "logentry":
+		st.logEntry = message{}
+		return st.logEntry.decode(s, 1)
+	case "fingerprint":
+		v, ok := s.value(1)
+		ev.Fingerprint = nil
+		if firstByte(v) == '[' {
+			ev.Fingerprint = renderArray(v, true)
+		}
+		return ok
+	case "tags":
+		v, ok := s.value(1)
+		ev.Tags = decodePairs(v)
+		return ok
+	case "user":
+		st.user = nil
+		if s.peekNonWS() != '{' {
+			return s.skip(1)
+		}
+		st.user = &User{}
+		return st.user.decode(s, 1)
+	case "request":
+		st.request = nil
+		if s.peekNonWS() != '{' {
+			return s.skip(1)
+		}
+		st.request = &Request{}
+		return st.request.decode(s, 1)
+	case "exception":
+		list := st.scratch.exceptions[:0]
+		ok := s.list(1, func() { list = list[:0] }, func(d int) bool {
+			list = append(list, Exception{})
+			return list[len(list)-1].decode(s, st.scratch, d)
+		})
+		ev.Exceptions, st.scratch.exceptions = exact(list), list[:0]
+		return ok
+	case "threads":
+		list := st.scratch.threads[:0]
+		ok := s.list(1, func() { list = list[:0] }, func(d int) bool {
+			list = append(list, Thread{})
+			return list[len(list)-1].decode(s, st.scratch, d)
+		})
+		ev.Threads, st.scratch.threads = exact(list), list[:0]
+		return ok
+	case "breadcrumbs":
+		list := st.scratch.breadcrumbs[:0]
+		ok := s.list(1, func() { list = list[:0] }, func(d int) bool {
+			list = append(list, Breadcrumb{})
+			return list[len(list)-1].decode(s, d)
+		})
+		ev.Breadcrumbs, st.scratch.breadcrumbs = exact(list), list[:0]
+		return ok
+	case "contexts":
+		return s.raw(1, &ev.Contexts)
+	case "extra":
+		return s.raw(1, &ev.Extra)
+	}
+	return s.skipValue(1)
+}
+
+// finish assembles the parts of the Event that depend on several fields.
+func (st *eventState) finish() {
+	ev := st.ev
+	if id, ok := NormalizeEventID(st.eventID); ok {
+		ev.EventID = id
+	}
+	// message: a plain string, or an object like logentry.
+	ev.Message = st.message.plain
+	if st.message.isObject {
+		ev.Message = st.message.formatted
+		ev.LogTemplate = st.message.template
+		ev.LogParams = st.message.params
+	}
+	if st.logEntry.isObject {
+		ev.LogFormatted = st.logEntry.formatted
+		if st.logEntry.template != "" {
+			ev.LogTemplate = st.logEntry.template
+		}
+		if st.logEntry.params != nil {
+			ev.LogParams = st.logEntry.params
+		}
+	}
+	if u := st.user; u != nil && (u.ID != "" || u.Email != "" || u.Username != "" || u.IPAddress != "" || len(u.Data) > 0) {
+		ev.User = u
+	}
+	if r := st.request; r != nil && (r.Method != "" || r.URL != "" || r.QueryString != "" || len(r.Headers) > 0 || len(r.Data) > 0) {
+		ev.Request = r
+	}
+}
+
+// message is a message or logentry: a plain string or an object.
+type message struct {
+	plain, formatted, template string
+	params                     []string
+	isObject                   bool
+}
+
+func (m *message) decode(s *scanner, depth int) bool {
+	switch s.peekNonWS() {
+	case '"':
+		return s.text(depth, &m.plain)
+	case '{':
+		m.isObject = true
+		return s.object(depth, func(key []byte) bool {
+			switch string(key) {
+			case "formatted":
+				m.formatted = ""
+				return s.lenient(depth+1, &m.formatted)
+			case "message":
+				m.template = ""
+				return s.lenient(depth+1, &m.template)
+			case "params":
+				v, ok := s.value(depth + 1)
+				m.params = nil
+				if firstByte(v) == '[' {
+					m.params = renderArray(v, false)
+				}
+				return ok
+			}
+			return s.skipValue(depth + 1)
+		})
+	}
+	return s.skip(depth)
+}
+
+func (u *User) decode(s *scanner, depth int) bool {
+	return s.object(depth, func(key []byte) bool {
+		d := depth + 1
+		switch string(key) {
+		case "id":
+			u.ID = ""
+			return s.lenient(d, &u.ID)
+		case "email":
+			return s.text(d, &u.Email)
+		case "username":
+			return s.text(d, &u.Username)
+		case "ip_address":
+			return s.text(d, &u.IPAddress)
+		case "data":
+			return s.raw(d, &u.Data)
+		}
+		return s.skipValue(d)
+	})
+}
+
+func (r *Request) decode(s *scanner, depth int) bool {
+	return s.object(depth, func(key []byte) bool {
+		d := depth + 1
+		switch string(key) {
+		case "method":
+			return s.text(d, &r.Method)
+		case "url":
+			return s.text(d, &r.URL)
+		case "query_string":
+			v, ok := s.value(d)
+			r.QueryString = valueQuery(v)
+			return ok
+		case "headers":
+			v, ok := s.value(d)
+			r.Headers = decodePairs(v)
+			return ok
+		case "data":
+			return s.raw(d, &r.Data)
+		}
+		return s.skipValue(d)
+	})
+}
+
+func (x *Exception) decode(s *scanner, sc *scratch, depth int) bool {
+	return s.object(depth, func(key []byte) bool {
+		d := depth + 1
+		switch string(key) {
+		case "type":
+			return s.text(d, &x.Type)
+		case "value":
+			return s.lenient(d, &x.Value)
+		case "module":
+			return s.text(d, &x.Module)
+		case "mechanism":
+			x.MechanismType, x.Handled, x.Synthetic = "", nil, false
+			return s.object(d, func(key []byte) bool {
+				switch string(key) {
+				case "type":
+					return s.text(d+1, &x.MechanismType)
+				case "handled":
+					v, isBool, ok := s.boolean(d + 1)
+					if isBool {
+						x.Handled = &v
+					}
+					return ok
+				case "synthetic":
+					v, isBool, ok := s.boolean(d + 1)
+					if isBool {
+						x.Synthetic = v
+					}
+					return ok
+				}
+				return s.skipValue(d + 1)
+			})
+		case "stacktrace":
+			x.Frames = nil
+			return decodeStack(s, sc, d, &x.Frames)
+		}
+		return s.skipValue(d)
+	})
+}
+
+func (t *Thread) decode(s *scanner, sc *scratch, depth int) bool {
+	return s.object(depth, func(key []byte) bool {
+		d := depth + 1
+		switch string(key) {
+		case "id":
+			t.ID = ""
+			return s.lenient(d, &t.ID)
+		case "name":
+			return s.text(d, &t.Name)
+		case "crashed":
+			v, isBool, ok := s.boolean(d)
+			if isBool {
+				t.Crashed = v
+			}
+			return ok
+		case "current":
+			v, isBool, ok := s.boolean(d)
+			if isBool {
+				t.Current = v
+			}
+			return ok
+		case "stacktrace":
+			t.Frames = nil
+			return decodeStack(s, sc, d, &t.Frames)
+		}
+		return s.skipValue(d)
+	})
+}
+
+func (c *Breadcrumb) decode(s *scanner, depth int) bool {
+	return s.object(depth, func(key []byte) bool {
+		d := depth + 1
+		switch string(key) {
+		case "timestamp":
+			v, ok := s.value(d)
+			c.Timestamp = valueTime(v)
+			return ok
+		case "type":
+			return s.text(d, &c.Type)
+		case "category":
+			return s.text(d, &c.Category)
+		case "message":
+			return s.lenient(d, &c.Message)
+		case "level":
+			return s.text(d, &c.Level)
+		case "data":
+			return s.raw(d, &c.Data)
+		}
+		return s.skipValue(d)
+	})
+}
+
+// decodeStack reads a stacktrace object's frames into *dst (nil when there
+// are none).
+func decodeStack(s *scanner, sc *scratch, depth int, dst *[]Frame) bool {
+	return s.object(depth, func(key []byte) bool {
+		d := depth + 1
+		if string(key) != "frames" {
+			return s.skipValue(d)
+		}
+		frames := sc.frames[:0]
+		ok := s.array(d, func() bool {
+			frames = append(frames, Frame{})
+			return frames[len(frames)-1].decode(s, d+1)
+		})
+		*dst, sc.frames = exact(frames), frames[:0]
+		return ok
+	})
+}
+
+func (f *Frame) decode(s *scanner, depth int) bool {
+	return s.object(depth, func(key []byte) bool {
+		d := depth + 1
+		switch string(key) {
+		case "filename":
+			return s.text(d, &f.Filename)
+		case "abs_path":
+			return s.text(d, &f.AbsPath)
+		case "module":
+			return s.text(d, &f.Module)
+		case "package":
+			return s.text(d, &f.Package)
+		case "function":
+			return s.text(d, &f.Function)
+		case "raw_function":
+			return s.text(d, &f.RawFunction)
+		case "context_line":
+			return s.text(d, &f.ContextLine)
+		case "platform":
+			return s.text(d, &f.Platform)
+		case "in_app":
+			v, isBool, ok := s.boolean(d)
+			if isBool {
+				f.InApp = &v
+			}
+			return ok
+		case "lineno":
+			return s.integer(d, &f.Lineno)
+		case "colno":
+			return s.integer(d, &f.Colno)
+		case "pre_context":
+			return s.texts(d, &f.PreContext)
+		case "post_context":
+			return s.texts(d, &f.PostContext)
+		case "vars":
+			return s.raw(d, &f.Vars)
+		}
+		return s.skipValue(d)
+	})
+}
+
+// valueTime reads a timestamp: an RFC 3339 string, a number of Unix
+// seconds, or a string holding such a number; anything else is the zero
+// time.
+func valueTime(b []byte) time.Time {
+	switch c := firstByte(b); {
+	case c == '"':
+		s := b[1 : len(b)-1]
+		if bytes.IndexByte(s, '\\') >= 0 {
+			s = []byte(unquote(b, true))
+		}
+		if t, ok := parseRFC3339(s); ok {
+			return t
+		}
+		if f, err := strconv.ParseFloat(string(s), 64); err == nil {
+			t, _ := floatTime(f)
+			return t
+		}
+	case c == '-' || isDigit(c):
+		if f, err := strconv.ParseFloat(string(b), 64); err == nil {
+			t, _ := floatTime(f)
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// valueQuery reads a query string: a string (without its leading '?'), or
+// an object or list of pairs encoded as "k=v&k2=v2".
+func valueQuery(b []byte) string {
+	switch firstByte(b) {
+	case '"':
+		return strings.TrimPrefix(unquote(b, bytes.IndexByte(b, '\\') >= 0), "?")
+	case '{', '[':
+		var sb strings.Builder
+		for _, kv := range decodePairs(b) {
+			if sb.Len() > 0 {
+				sb.WriteByte('&')
+			}
+			sb.WriteString(url.QueryEscape(kv.Key))
+			sb.WriteByte('=')
+			sb.WriteString(url.QueryEscape(kv.Value))
+		}
+		return sb.String()
+	}
+	return ""
+}
+
+func nonNull(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
+}
+
+// firstByte returns the first byte of a JSON value (encoding/json hands
+// unmarshalers values without leading white space).
+func firstByte(b []byte) byte {
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+// renderArray renders the elements of a JSON array as text: strings as they
+// are, other values as their JSON text. With scalarsOnly, nulls, objects and
+// arrays are dropped (fingerprints); otherwise only nulls become "null".
+func renderArray(raw []byte, scalarsOnly bool) []string {
+	s := scanner{b: raw, max: DefaultMaxDepth * 4}
+	out := []string{}
+	s.elems(0, func() bool {
+		v, ok := s.value(1)
+		if !ok {
+			return false
+		}
+		if t, ok := scalarText(v); ok {
+			out = append(out, t)
+		} else if !scalarsOnly {
+			out = append(out, string(v))
+		}
+		return true
+	})
+	return out
+}
+
+func decodePairs(b []byte) []Tag {
+	s := scanner{b: b, max: DefaultMaxDepth * 4}
+	var out []Tag
+	switch firstByte(b) {
+	case '{':
+		s.members(0, func(key []byte, esc bool) bool {
+			v, ok := s.value(1)
+			if !ok {
+				return false
+			}
+			if t, ok := scalarText(v); ok {
+				out = append(out, Tag{Key: unquote(key, esc), Value: t})
+			}
+			return true
+		})
+	case '[':
+		s.elems(0, func() bool {
+			v, ok := s.value(1)
+			if !ok {
+				return false
+			}
+			if kv, ok := pair(v); ok {
+				out = append(out, kv)
+			}
+			return true
+		})
+	}
+	return out
+}
+
+// pair reads ["key", value] with a scalar value.
+func pair(raw []byte) (Tag, bool) {
+	if firstByte(raw) != '[' {
+		return Tag{}, false
+	}
+	s := scanner{b: raw, max: DefaultMaxDepth * 4}
+	var vals [2][]byte
+	n := 0
+	if !s.elems(0, func() bool {
+		v, ok := s.value(1)
+		if ok && n < 2 {
+			vals[n] = v
+		}
+		n++
+		return ok
+	}) || n != 2 || firstByte(vals[0]) != '"' {
+		return Tag{}, false
+	}
+	k, _ := scalarText(vals[0])
+	v, ok := scalarText(vals[1])
+	return Tag{Key: k, Value: v}, ok
+}

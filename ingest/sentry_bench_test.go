@@ -1,0 +1,70 @@
+package ingest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/telltale-dev/telltale/aggregate/grouping"
+	"github.com/telltale-dev/telltale/ingest/envelope"
+)
+
+// BenchmarkEventStages measures each step a Sentry event takes on its
+// request goroutine before the commit: decode, convert, group, encode, and
+// compress (the compression itself runs in storage).
+func BenchmarkEventStages(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "sentry", "flood", "flood-event-envelope.body"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var e envelope.Envelope
+	if err := e.Parse(raw, envelope.Limits{}); err != nil {
+		b.Fatal(err)
+	}
+	payload := e.Items[0].Payload
+	ev, err := envelope.DecodeEvent(payload, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc := toDoc(ev)
+	body, _ := json.Marshal(doc)
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true))
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(payload)))
+		for b.Loop() {
+			_, _ = envelope.DecodeEvent(payload, 0)
+		}
+	})
+	b.Run("doc", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = toDoc(ev)
+		}
+	})
+	b.Run("group", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = grouping.Group(doc.Grouping())
+		}
+	})
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			_, _ = json.Marshal(doc)
+		}
+	})
+	b.Run("compress", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		var dst []byte
+		for b.Loop() {
+			dst = enc.EncodeAll(body, dst[:0])
+		}
+		b.ReportMetric(float64(len(dst)), "B/compressed")
+	})
+}
