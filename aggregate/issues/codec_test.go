@@ -12,6 +12,7 @@ func stateOf(is *Issue) Issue {
 	c := *is
 	c.users, c.usersDirty, c.Users = nil, false, nil
 	c.Tags, c.changedTags, c.allTagsDirty, c.staticDirty = nil, nil, false, false
+	c.lowerText, c.lowerFor = "", [2]string{}
 	c.usersSaved = c.usersSaved.UTC()
 	return c
 }

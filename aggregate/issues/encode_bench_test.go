@@ -49,3 +49,44 @@ func BenchmarkIssueEncode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkList measures one page of the issue list over 10 000 issues
+// (the issue list does not depend on the number of events), for each sort
+// and for a text search.
+func BenchmarkList(b *testing.B) {
+	t := &Tracker{issues: map[uint64]*Issue{}}
+	now := time.Now().UTC()
+	for i := range 10_000 {
+		d := &Doc{
+			Timestamp: now.Add(-time.Duration(i) * time.Minute), Platform: "go", Level: []string{"error", "warning"}[i%2],
+			Release: "r1", Environment: "production", User: &User{ID: fmt.Sprint(i % 97)},
+			Tags:       []Tag{{Key: "region", Value: fmt.Sprint("r", i%3)}},
+			Exceptions: []grouping.Exception{{Type: fmt.Sprintf("Error%d", i), Value: "payment failed", Frames: []grouping.Frame{{Function: fmt.Sprint("handler", i), Module: "shop/checkout"}}}},
+		}
+		in := &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())}
+		is := newIssue(uint64(i+1), in)
+		for range 1 + i%7 {
+			is.apply(in)
+		}
+		t.issues[is.ID] = is
+	}
+	for _, c := range []struct {
+		name  string
+		f     Filter
+		order string
+	}{
+		{"date", Filter{}, SortDate},
+		{"freq", Filter{}, SortFreq},
+		{"unresolved-error", Filter{Statuses: []string{StatusUnresolved}, Levels: []string{"error"}}, SortDate},
+		{"text", Filter{Text: "Handler12"}, SortDate},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if page, total := t.List(c.f, c.order, 100, 25); len(page) == 0 || total == 0 {
+					b.Fatalf("empty page of %d", total)
+				}
+			}
+		})
+	}
+}

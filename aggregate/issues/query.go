@@ -169,24 +169,32 @@ func (t *Tracker) List(f Filter, order string, offset, limit int) ([]Issue, int)
 			return is.LastSeen.UnixMilli()
 		}
 	}
+	// The sort key is computed once per issue and sorted beside the id,
+	// without following pointers into the issues (scattered in memory).
+	type keyed struct {
+		key int64
+		id  uint64
+		is  *Issue
+	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	var sel []*Issue
+	sel := make([]keyed, 0, len(t.issues))
 	for _, is := range t.issues {
 		if f.match(is, text) {
-			sel = append(sel, is)
+			sel = append(sel, keyed{key(is), is.ID, is})
 		}
 	}
-	slices.SortFunc(sel, func(a, b *Issue) int {
-		if c := cmp.Compare(key(b), key(a)); c != 0 {
+	slices.SortFunc(sel, func(a, b keyed) int {
+		if c := cmp.Compare(b.key, a.key); c != 0 {
 			return c
 		}
-		return cmp.Compare(b.ID, a.ID)
+		return cmp.Compare(b.id, a.id)
 	})
 	page := sel[min(offset, len(sel)):min(offset+limit, len(sel))]
 	out := make([]Issue, len(page))
-	for i, is := range page {
-		out[i] = copyIssue(is)
+	for i, k := range page {
+		// A list shows no tag breakdown: leave out the largest part.
+		out[i] = copyIssue(k.is, false)
 	}
 	return out, len(sel)
 }
@@ -218,7 +226,7 @@ func (f *Filter) match(is *Issue, text string) bool {
 	if !f.Until.IsZero() && is.FirstSeen.After(f.Until) {
 		return false
 	}
-	if text != "" && !strings.Contains(strings.ToLower(is.Title), text) && !strings.Contains(strings.ToLower(is.Culprit), text) {
+	if text != "" && !strings.Contains(is.searchText(), text) {
 		return false
 	}
 	return true
@@ -241,7 +249,7 @@ func (t *Tracker) Get(id uint64) (Issue, bool) {
 	if !ok {
 		return Issue{}, false
 	}
-	return copyIssue(is), true
+	return copyIssue(is, true), true
 }
 
 // SetStatus changes the status of issue id (unresolved, resolved or
@@ -274,7 +282,7 @@ func (t *Tracker) SetStatus(id uint64, status string) (Issue, error) {
 		*is = prev
 		return Issue{}, err
 	}
-	return copyIssue(is), nil
+	return copyIssue(is, true), nil
 }
 
 // Delete removes issue id with its events.

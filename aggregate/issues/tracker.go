@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,6 +131,22 @@ type Issue struct {
 	// staticDirty is set when the static record (encodeStatic) has not
 	// been written yet (a legacy record).
 	staticDirty bool
+	// lowerText is the lowercased title and culprit the list's text search
+	// matches, kept so that a search does not lowercase every issue.
+	lowerText string
+	lowerFor  [2]string
+}
+
+// searchText returns the lowercased title and culprit. It is computed
+// under the tracker's write lock (setText); readers only read it.
+func (is *Issue) searchText() string { return is.lowerText }
+
+// setText refreshes lowerText after a change of title or culprit.
+func (is *Issue) setText() {
+	if is.lowerFor != [2]string{is.Title, is.Culprit} {
+		is.lowerFor = [2]string{is.Title, is.Culprit}
+		is.lowerText = strings.ToLower(is.Title) + "\x00" + strings.ToLower(is.Culprit)
+	}
 }
 
 // Component is a grouping component as stored with the issue.
@@ -254,6 +271,7 @@ func (t *Tracker) load() error {
 		if err != nil {
 			return fmt.Errorf("issues: issue %d: %w", rec.ID, err)
 		}
+		is.setText()
 		t.issues[is.ID] = is
 		return nil
 	})
@@ -545,6 +563,7 @@ func (t *Tracker) reload(touched map[uint64]int64, created []uint64) {
 		return nil
 	})
 	for id, is := range stored {
+		is.setText()
 		// The sketch in memory may count users of the failed batch: a
 		// slight overcount, not worth a read of every stored sketch.
 		if old := t.issues[id]; old != nil {
@@ -593,6 +612,7 @@ func (is *Issue) apply(in *Incoming) {
 		// Like Sentry, the title, culprit and metadata follow the latest
 		// event: its message may have changed within the group.
 		is.Title, is.Culprit, is.Metadata = in.Group.Title, in.Group.Culprit, in.Group.Metadata
+		is.setText()
 		if d.Level != "" {
 			is.Level = d.Level
 		}
@@ -701,8 +721,9 @@ func bump(start int64, buckets []uint64, ms, step int64, n int) (int64, []uint64
 	return start, buckets
 }
 
-// copyIssue returns a copy of is that shares no mutable state.
-func copyIssue(is *Issue) Issue {
+// copyIssue returns a copy of is that shares no mutable state, with its
+// tag counts only withTags.
+func copyIssue(is *Issue, withTags bool) Issue {
 	c := *is
 	c.users = nil
 	c.Users = nil
@@ -710,6 +731,11 @@ func copyIssue(is *Issue) Issue {
 	c.Environments = slices.Clone(is.Environments)
 	c.Hourly = slices.Clone(is.Hourly)
 	c.Daily = slices.Clone(is.Daily)
+	c.changedTags, c.lowerText = nil, ""
+	if !withTags {
+		c.Tags = nil
+		return c
+	}
 	c.Tags = make(map[string]map[string]uint64, len(is.Tags))
 	for k, vs := range is.Tags {
 		m := make(map[string]uint64, len(vs))
