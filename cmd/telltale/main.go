@@ -33,9 +33,10 @@ const usage = `Usage:
 
 // run is main without the process: it returns the exit code.
 // defaultMemoryLimit is the Go heap's soft limit when GOMEMLIMIT is not
-// set: within the 200 MB RSS target under flood, with room for Badger's
-// mapped files.
-const defaultMemoryLimit = 128 << 20
+// set. It must stay above the live heap (about 10 KB per issue plus
+// Badger's caches), or the collector runs without pause: at 128 MiB with
+// 10 000 issues, the issue list spent 70 % of its CPU in GC.
+const defaultMemoryLimit = 192 << 20
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
