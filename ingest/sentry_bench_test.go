@@ -13,8 +13,9 @@ import (
 )
 
 // BenchmarkEventStages measures each step a Sentry event takes on its
-// request goroutine before the commit: decode, convert, group, encode, and
-// compress (the compression itself runs in storage).
+// request goroutine before the commit: decode, convert, group, encode
+// (AppendJSON, beside the json.Marshal it replaced), and compress (as
+// storage.CompressEvent does, called by the tracker's Submit).
 func BenchmarkEventStages(b *testing.B) {
 	raw, err := os.ReadFile(filepath.Join("testdata", "sentry", "flood", "flood-event-envelope.body"))
 	if err != nil {
@@ -51,6 +52,15 @@ func BenchmarkEventStages(b *testing.B) {
 			_ = grouping.Group(doc.Grouping())
 		}
 	})
+	b.Run("appendjson", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		var dst []byte
+		for b.Loop() {
+			dst = doc.AppendJSON(dst[:0])
+		}
+	})
+	// json.Marshal, which AppendJSON replaced (same output).
 	b.Run("marshal", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))

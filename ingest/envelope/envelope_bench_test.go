@@ -86,5 +86,20 @@ func BenchmarkDecodeEvent(b *testing.B) {
 				}
 			}
 		})
+		// The encoding/json decoder DecodeEvent replaced, in the same run.
+		b.Run(bc.name+"-reference", func(b *testing.B) {
+			var e Envelope
+			if err := e.Parse(readFixture(b, bc.file), Limits{}); err != nil {
+				b.Fatal(err)
+			}
+			payload := e.Items[0].Payload
+			b.ReportAllocs()
+			b.SetBytes(int64(len(payload)))
+			for b.Loop() {
+				if _, err := decodeEventReference(payload, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
