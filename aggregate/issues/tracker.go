@@ -334,6 +334,11 @@ func hashBytes(h string) [16]byte {
 // It fails at once with ErrQueueFull when the queue is full, and with
 // ErrClosed after Close. If ctx ends first, the event may still be stored.
 func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
+	// Refuse before encoding when the queue is already full: under
+	// overload the 429 should cost as little as possible.
+	if len(t.queue) == cap(t.queue) {
+		return 0, ErrQueueFull
+	}
 	buf := jsonBufs.Get().(*[]byte)
 	*buf = in.Doc.AppendJSON((*buf)[:0])
 	p := &pending{in: in, body: t.db.CompressEvent(nil, *buf), done: make(chan result, 1)}
