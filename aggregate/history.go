@@ -34,6 +34,9 @@ type HistorySink struct {
 	qs         []float64
 	qlabels    []string
 	outOfOrder prometheus.Counter
+	// self and selfLabels are set by RecordSelf.
+	self       prometheus.Gatherer
+	selfLabels []storage.Label
 }
 
 // NewHistorySink returns a sink writing to w. Samples the history refuses
@@ -86,6 +89,11 @@ func (h *HistorySink) WriteFlush(_ context.Context, f *Flush) error {
 			h.add(h.suffixed(name, "_count"), "", "", p.Count)
 		default:
 			h.add(name, "", "", p.Value)
+		}
+	}
+	if h.self != nil {
+		if err := h.appendSelf(); err != nil {
+			return fmt.Errorf("cannot gather self-metrics: %w", err)
 		}
 	}
 	err := h.w.AppendSamples(f.Time.UnixMilli(), h.samples)

@@ -62,6 +62,9 @@ type Sentry struct {
 	items     *prometheus.CounterVec
 	rejected  *prometheus.CounterVec
 	discarded *prometheus.CounterVec
+	// projectEvents counts events by project (slug) and outcome; projects
+	// are configured, so the label is bounded.
+	projectEvents *prometheus.CounterVec
 }
 
 // NewSentry returns the ingest endpoints over tracker.
@@ -105,8 +108,12 @@ func NewSentry(cfg SentryConfig, tracker *issues.Tracker, reg prometheus.Registe
 		Name: "telltale_sentry_client_discarded_events_total",
 		Help: "Events SDKs report (client reports) they discarded, by reason and category.",
 	}, []string{"reason", "category"})
+	s.projectEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "telltale_sentry_project_events_total",
+		Help: "Error events stored by project (slug), and requests to the project rejected or rate limited (each carries at most one event).",
+	}, []string{"project", "outcome"})
 	if reg != nil {
-		for _, c := range []prometheus.Collector{s.requests, s.items, s.rejected, s.discarded} {
+		for _, c := range []prometheus.Collector{s.requests, s.items, s.rejected, s.discarded, s.projectEvents} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("ingest: cannot register metrics: %w", err)
 			}
@@ -212,11 +219,21 @@ func (s *Sentry) fail(ctx *fasthttp.RequestCtx, endpoint string, e *ingestError)
 
 // serve authenticates, decodes and stores one request; it returns the
 // event id ("" for an envelope without an event).
-func (s *Sentry) serve(ctx *fasthttp.RequestCtx, pid uint32, endpoint string) (string, *ingestError) {
+func (s *Sentry) serve(ctx *fasthttp.RequestCtx, pid uint32, endpoint string) (id string, ierr *ingestError) {
 	proj, ok := s.tracker.Project(pid)
 	if !ok {
 		return "", reject(fasthttp.StatusNotFound, "unknown_project", "project %d does not exist", pid)
 	}
+	defer func() {
+		switch {
+		case ierr != nil && ierr.reason == "rate_limited":
+			s.projectEvents.WithLabelValues(proj.Slug, "rate_limited").Inc()
+		case ierr != nil:
+			s.projectEvents.WithLabelValues(proj.Slug, "rejected").Inc()
+		case id != "":
+			s.projectEvents.WithLabelValues(proj.Slug, "stored").Inc()
+		}
+	}()
 	key, ierr := requestKey(ctx)
 	if ierr != nil {
 		return "", ierr
@@ -295,7 +312,7 @@ func (s *Sentry) serve(ctx *fasthttp.RequestCtx, pid uint32, endpoint string) (s
 			return "", nil
 		}
 	}
-	id, ierr := s.store(ctx, &proj, raw, headerID, ctx.RemoteIP().String())
+	id, ierr = s.store(ctx, &proj, raw, headerID, ctx.RemoteIP().String())
 	if ierr != nil {
 		s.items.WithLabelValues("event", "rejected").Inc()
 		return "", ierr

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,28 @@ func TestSentrySDK(t *testing.T) {
 	boom := findIssue(list, "card declined")
 	if boom == nil {
 		t.Fatalf("no issue for the wrapped error in %+v", list)
+	}
+	// Stored events are counted per project, and the oversized one as
+	// rejected.
+	if pe := scrapeMetrics(t, m)["telltale_sentry_project_events_total"]; pe == nil {
+		t.Error("no telltale_sentry_project_events_total on /metrics")
+	} else {
+		got := map[string]float64{}
+		for _, mt := range pe.GetMetric() {
+			key := ""
+			for _, l := range mt.GetLabel() {
+				key += l.GetName() + "=" + l.GetValue() + " "
+			}
+			got[key] = mt.GetCounter().GetValue()
+		}
+		total := 0
+		for _, is := range list {
+			n, _ := strconv.Atoi(is.Count)
+			total += n
+		}
+		if got["outcome=stored project=backend "] != float64(total) || got["outcome=rejected project=backend "] < 1 {
+			t.Errorf("project events %v; want %d stored (the issues' counts) and the oversized one rejected", got, total)
+		}
 	}
 	if boom.Count != "3" || boom.UserCount != 2 || boom.Level != "error" {
 		t.Errorf("wrapped error issue = %+v; want count 3, 2 users", boom)

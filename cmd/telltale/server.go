@@ -89,7 +89,12 @@ func (m *Main) Run(ctx context.Context) error {
 	m.db = db
 	sink := m.Sink
 	if sink == nil && cfg.Statsd.History {
-		sink = aggregate.NewHistorySink(db, m.Registry)
+		hs := aggregate.NewHistorySink(db, m.Registry)
+		// Telltale's own metrics go into the history too, labelled as a
+		// Prometheus scrape of it would be, so that the query API (and
+		// the Grafana health dashboard over it) needs no Prometheus.
+		hs.RecordSelf(m.Registry, map[string]string{"job": "telltale", "instance": cfg.HTTP.Addr})
+		sink = hs
 	}
 	tokens, err := m.apiTokens()
 	if err != nil {

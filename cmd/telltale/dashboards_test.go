@@ -1,0 +1,640 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/telltale-dev/telltale/api"
+	"github.com/telltale-dev/telltale/dashboards"
+	"github.com/telltale-dev/telltale/storage"
+)
+
+// The tests of this file check the Grafana dashboards of package
+// dashboards against a live Telltale: every metric a panel names is one
+// /metrics exports, every panel and variable query gets data back through
+// the Prometheus query API, and the requests Grafana's Sentry data source
+// plugin makes are answered in the shapes it decodes.
+//
+// Telltale's /api/v1 answers from its history, which holds the statsd
+// series only: its self-metrics (telltale_*, process_*, go_*) are on
+// /metrics, for a Prometheus to scrape. So the statsd overview's queries
+// run against the live Telltale's /api/v1, and the self-metric queries of
+// the health and errors dashboards against what such a Prometheus holds:
+// another Telltale query API (api.Server over a storage.DB) fed with
+// scrapes of the live Telltale's /metrics, labelled job and instance as
+// Prometheus labels them (selfScrapes).
+
+// dashStatsdLines are statsd lines that give the statsd overview data:
+// a counter and a timer tagged region, a gauge, and a malformed line, a
+// DogStatsD event and a service check that the health dashboard counts.
+const dashStatsdLines = "shop.orders:1|c|#region:eu\nshop.orders:2|c|#region:us\n" +
+	"shop.checkout:120|ms|#region:eu\nshop.checkout:80|ms|#region:us\nqueue.depth:5|g\n" +
+	"this is not statsd\n_e{5,4}:title|text\n_sc|db.ok|0\n"
+
+// feedTelltale runs a whole Telltale that keeps history and flushes every
+// 100 ms, with project "backend" (id 1) and the test token, and sends it
+// statsd lines over UDP and TCP across several flushes, and Sentry events
+// through the real SDK: a wrapped error three times (two users) and a
+// message. It returns the Telltale and a function that sends another
+// round of traffic: statsd lines, an event, an event with a wrong key
+// (refused), an envelope with two events (its event rejected) and a
+// client report.
+func feedTelltale(t *testing.T) (*Main, func()) {
+	t.Helper()
+	m := runMain(t, t.TempDir(), nil, func(c *Config) {
+		c.Statsd.FlushInterval = 100 * time.Millisecond
+		c.Statsd.History = true
+		c.Projects = []ProjectConfig{{ID: 1, Slug: "backend", Platform: "go", Keys: []string{testKey}}}
+		c.Auth.Tokens = []string{testToken}
+	})
+	hub, client := sentryHub(t, m, "shop@1.2.3", "production")
+	for i, user := range []string{"alice", "bob", "alice"} {
+		sendBoom(hub, 1000+i, user)
+	}
+	hub.CaptureMessage("cache miss for key 42")
+	client.Flush(5 * time.Second)
+
+	post := func(key, body string) {
+		req, _ := http.NewRequest("POST", "http://"+m.HTTPAddr()+"/api/1/envelope/", strings.NewReader(body))
+		req.Header.Set("X-Sentry-Auth", "Sentry sentry_version=7, sentry_key="+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	more := func() {
+		send(t, "udp", m.StatsdAddr(), dashStatsdLines)
+		send(t, "tcp", m.StatsdAddr(), dashStatsdLines)
+		event := `{"type":"event"}` + "\n" + `{"message":"hello","level":"warning"}` + "\n"
+		post(testKey, "{}\n"+event)
+		post("ffffffffffffffffffffffffffffffff", "{}\n"+event)
+		post(testKey, "{}\n"+event+event)
+		post(testKey, "{}\n"+`{"type":"client_report"}`+"\n"+`{"discarded_events":[{"reason":"queue_overflow","category":"error","quantity":2}]}`+"\n")
+	}
+	for range 5 {
+		send(t, "udp", m.StatsdAddr(), dashStatsdLines)
+		time.Sleep(100 * time.Millisecond)
+	}
+	send(t, "tcp", m.StatsdAddr(), dashStatsdLines)
+	return m, more
+}
+
+// dashPromClient is the real Prometheus API client for the query API at
+// addr, with the test token.
+func dashPromClient(t *testing.T, addr string) v1.API {
+	t.Helper()
+	c, err := promapi.NewClient(promapi.Config{
+		Address:      "http://" + addr,
+		RoundTripper: bearer{testToken, promapi.DefaultRoundTripper},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v1.NewAPI(c)
+}
+
+// selfScrapes returns a query API holding what a Prometheus scraping m's
+// /metrics would: n scrapes, with between called before each but the
+// first, each sample labelled with job="telltale" and the instance
+// address.
+func selfScrapes(t *testing.T, m *Main, n int, between func()) v1.API {
+	t.Helper()
+	db, err := storage.Open(storage.DefaultConfig(t.TempDir()), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Tokens: []string{testToken}}, prometheus.NewRegistry(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.EnableQuery(db, api.QueryConfig{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+
+	for i := range n {
+		if i > 0 {
+			between()
+		}
+		now := time.Now()
+		fams := scrapeMetrics(t, m)
+		list := make([]*dto.MetricFamily, 0, len(fams))
+		for _, f := range fams {
+			list = append(list, f)
+		}
+		vec, err := expfmt.ExtractSamples(&expfmt.DecodeOptions{Timestamp: model.TimeFromUnixNano(now.UnixNano())}, list...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples := make([]storage.Sample, 0, len(vec))
+		for _, s := range vec {
+			ls := storage.Labels{{Name: "job", Value: "telltale"}, {Name: "instance", Value: m.HTTPAddr()}}
+			for k, v := range s.Metric {
+				ls = append(ls, storage.Label{Name: string(k), Value: string(v)})
+			}
+			sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
+			samples = append(samples, storage.Sample{Labels: ls, Value: float64(s.Value)})
+		}
+		if err := db.AppendSamples(now.UnixMilli(), samples); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dashPromClient(t, srv.Addr().String())
+}
+
+// dashQueries returns the queries of every generated dashboard, each with
+// its file name.
+func dashQueries(t *testing.T) map[string][]dashboards.Query {
+	t.Helper()
+	files, err := dashboards.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]dashboards.Query{}
+	for _, f := range files {
+		qs, err := dashboards.Queries(f.JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f.Name] = qs
+	}
+	return out
+}
+
+// TestDashboardMetricsExported checks that every metric name a dashboard
+// query uses is on a live Telltale's /metrics (a histogram's or summary's
+// _bucket, _sum and _count by their family), after statsd lines and
+// Sentry events made every labelled family appear. The statsd overview's
+// names come from its metric variable, given here a name that cannot be
+// exported, and are skipped.
+func TestDashboardMetricsExported(t *testing.T) {
+	m, more := feedTelltale(t)
+	more()
+	fams := scrapeMetrics(t, m)
+	exported := func(name string) bool {
+		if f := fams[name]; f != nil && len(f.Metric) > 0 {
+			return true
+		}
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			base, ok := strings.CutSuffix(name, suffix)
+			if f := fams[base]; ok && f != nil && len(f.Metric) > 0 &&
+				(f.GetType() == dto.MetricType_HISTOGRAM || (f.GetType() == dto.MetricType_SUMMARY && suffix != "_bucket")) {
+				return true
+			}
+		}
+		return false
+	}
+	const fromVariable = "metric_from_the_metric_variable"
+	vars := dashboards.GrafanaVariables(map[string]string{"instance": ".*", "metric": fromVariable, "tag": "region", "value": ".*"})
+	p := parser.NewParser(parser.Options{})
+	used := map[string]bool{}
+	for file, qs := range dashQueries(t) {
+		for _, q := range qs {
+			var expr string
+			switch q.Kind {
+			case dashboards.PromQL:
+				expr = q.Expr
+			case dashboards.LabelValues:
+				expr = q.Expr
+				if expr == "" {
+					continue
+				}
+			default:
+				continue
+			}
+			s, err := dashboards.Expand(expr, vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := p.ParseExpr(s)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", file, q.Where, err)
+			}
+			for _, name := range dashboards.MetricNames(e) {
+				if strings.HasPrefix(name, fromVariable) {
+					continue
+				}
+				used[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")] = true
+				if !exported(name) {
+					t.Errorf("%s, %s: %s is not on /metrics", file, q.Where, name)
+				}
+			}
+		}
+	}
+	var unused []string
+	for name := range fams {
+		if strings.HasPrefix(name, "telltale_") && !used[name] {
+			unused = append(unused, name)
+		}
+	}
+	slices.Sort(unused)
+	t.Logf("self-metrics no dashboard shows: %v", unused)
+}
+
+// dashHasData reports whether a query answer holds at least one sample.
+func dashHasData(v model.Value) bool {
+	switch v := v.(type) {
+	case model.Vector:
+		return len(v) > 0
+	case model.Matrix:
+		for _, s := range v {
+			if len(s.Values) > 0 {
+				return true
+			}
+		}
+	case *model.Scalar:
+		return true
+	}
+	return false
+}
+
+// TestDashboardQueriesReturnData runs every PromQL target and every
+// variable query of the dashboards the way Grafana does (query_range for
+// a range target, query for an instant one, label values and label names
+// with match[]) through the real client, and checks each gets data back:
+// the statsd overview's from the live Telltale, with the metric variable
+// set to a counter or to a timer; the self-metrics' from the scrapes of
+// its /metrics, for every instance and for the one instance.
+func TestDashboardQueriesReturnData(t *testing.T) {
+	m, more := feedTelltale(t)
+	live := dashPromClient(t, m.HTTPAddr())
+	ctx := context.Background()
+	eventually(t, "statsd series in the history", func() error {
+		v, _, _, err := live.Query(ctx, `shop_checkout_count{region="eu"} >= 6`, time.Now())
+		if err != nil || !dashHasData(v) {
+			return fmt.Errorf("shop_checkout_count: %v %v", v, err)
+		}
+		return nil
+	})
+	self := selfScrapes(t, m, 3, func() {
+		more()
+		time.Sleep(200 * time.Millisecond) // a flush or two, a group commit
+	})
+
+	// Each query must get data with at least one of these variable sets.
+	statsdSets := []map[string]string{
+		{"metric": "shop_orders", "tag": "region", "value": "eu"},
+		{"metric": "shop_checkout", "tag": "region", "value": "(eu|us)"},
+		{"metric": "shop_orders", "tag": "__name__", "value": ".*"},
+		{"metric": "queue_depth", "tag": "__name__", "value": ".*"},
+	}
+	selfSets := []map[string]string{{"instance": ".*"}, {"instance": m.HTTPAddr()}}
+
+	end := time.Now()
+	rng := v1.Range{Start: end.Add(-time.Minute), End: end, Step: time.Second}
+	n := 0
+	for file, qs := range dashQueries(t) {
+		// Self-metrics: data for every instance and for this one.
+		client, sets, anyOne := self, selfSets, false
+		if file == "telltale-statsd.json" {
+			// statsd series: a panel for timers has data with a timer,
+			// one for counters with a counter.
+			client, sets, anyOne = live, statsdSets, true
+		}
+		for _, q := range qs {
+			if q.Kind == dashboards.Sentry || q.Kind == dashboards.SentryVariable {
+				continue // TestGrafanaSentryRequests
+			}
+			n++
+			ok, misses := 0, []string{}
+			for _, set := range sets {
+				if has, desc := runDashQuery(t, client, q, set, rng); has {
+					ok++
+				} else {
+					misses = append(misses, desc)
+				}
+			}
+			if ok == 0 || (!anyOne && ok < len(sets)) {
+				t.Errorf("%s, %s: no data: %s", file, q.Where, strings.Join(misses, "; "))
+			}
+		}
+	}
+	if n < 40 {
+		t.Errorf("ran %d queries; want every dashboard's", n)
+	}
+}
+
+// runDashQuery runs q with the variables set, and reports whether it got
+// data back, and what it ran.
+func runDashQuery(t *testing.T, c v1.API, q dashboards.Query, set map[string]string, rng v1.Range) (bool, string) {
+	t.Helper()
+	ctx := context.Background()
+	vars := dashboards.GrafanaVariables(set)
+	expand := func(s string) string {
+		out, err := dashboards.Expand(s, vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	switch q.Kind {
+	case dashboards.PromQL:
+		expr := expand(q.Expr)
+		var v model.Value
+		var err error
+		if q.Instant {
+			v, _, _, err = c.Query(ctx, expr, rng.End)
+		} else {
+			v, _, _, err = c.QueryRange(ctx, expr, rng)
+		}
+		if err != nil {
+			return false, fmt.Sprintf("%s: %v", expr, err)
+		}
+		return dashHasData(v), fmt.Sprintf("%s: %v", expr, v)
+	case dashboards.LabelValues:
+		sel, label := expand(q.Expr), expand(q.Label)
+		var match []string
+		if sel != "" {
+			match = []string{sel}
+		}
+		vs, _, _, err := c.LabelValues(ctx, label, match, rng.Start, rng.End)
+		if err != nil {
+			return false, fmt.Sprintf("label values of %s for %s: %v", label, sel, err)
+		}
+		return len(vs) > 0, fmt.Sprintf("label values of %s for %s: %v", label, sel, vs)
+	case dashboards.LabelNames:
+		sel := dashboards.LabelNamesSelector(expand(q.Expr))
+		names, _, _, err := c.LabelNames(ctx, []string{sel}, rng.Start, rng.End)
+		if err != nil {
+			return false, fmt.Sprintf("label names for %s: %v", sel, err)
+		}
+		return len(names) > 0, fmt.Sprintf("label names for %s: %v", sel, names)
+	}
+	t.Fatalf("%s: unexpected query kind %d", q.Where, q.Kind)
+	return false, ""
+}
+
+// The types below mirror what Grafana's Sentry data source plugin
+// (github.com/grafana/sentry-datasource) decodes Sentry's answers into,
+// field for field with the same Go types, so that an answer that decodes
+// here decodes there.
+
+// sentryProject mirrors SentryProject of pkg/sentry/projects.go (commit
+// f4bb906afde4688976a3753b84595b3b77038138).
+type sentryProject struct {
+	DateCreated  time.Time `json:"dateCreated"`
+	HasAccess    bool      `json:"hasAccess"`
+	ID           string    `json:"id"`
+	IsBookmarked bool      `json:"isBookmarked"`
+	IsMember     bool      `json:"isMember"`
+	Environments []string  `json:"environments"`
+	Name         string    `json:"name"`
+	Slug         string    `json:"slug"`
+	Team         struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+		Slug string `json:"slug"`
+	} `json:"team"`
+	Teams []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+		Slug string `json:"slug"`
+	} `json:"teams"`
+}
+
+// sentryIssue mirrors SentryIssue of pkg/sentry/issues.go (commit
+// 449cbe49f0bd6dc6f081e7deab366e7940963e74, the version that lists
+// /api/0/organizations/{org}/issues/ and reads lifetime).
+type sentryIssue struct {
+	ID          string    `json:"id"`
+	ShortID     string    `json:"shortId"`
+	Title       string    `json:"title"`
+	Count       string    `json:"count"`
+	UserCount   int64     `json:"userCount"`
+	Status      string    `json:"status"`
+	Substatus   string    `json:"substatus"`
+	Level       string    `json:"level"`
+	Type        string    `json:"type"`
+	Platform    string    `json:"platform"`
+	FirstSeen   time.Time `json:"firstSeen"`
+	LastSeen    time.Time `json:"lastSeen"`
+	Culprit     string    `json:"culprit"`
+	HasSeen     bool      `json:"hasSeen"`
+	IsUnhandled bool      `json:"isUnhandled"`
+	Permalink   string    `json:"permalink"`
+	IsPublic    bool      `json:"isPublic"`
+	Project     struct {
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		Slug     string `json:"slug"`
+		Platform string `json:"platform"`
+	} `json:"project"`
+	Metadata struct {
+		Value    string `json:"value"`
+		Type     string `json:"type"`
+		Filename string `json:"filename"`
+		Function string `json:"function"`
+	} `json:"metadata"`
+	NumComments int64 `json:"numComments"`
+	AssignedTo  struct {
+		Email string `json:"email"`
+		Type  string `json:"type"`
+		ID    string `json:"id"`
+		Name  string `json:"name"`
+	} `json:"assignedTo"`
+	IsBookmarked        bool `json:"isBookmarked"`
+	IsSubscribed        bool `json:"isSubscribed"`
+	SubscriptionDetails struct {
+		Reason string `json:"reason"`
+	} `json:"subscriptionDetails"`
+	Lifetime struct {
+		Count     string    `json:"count"`
+		UserCount int64     `json:"userCount"`
+		FirstSeen time.Time `json:"firstSeen"`
+		LastSeen  time.Time `json:"lastSeen"`
+	} `json:"lifetime"`
+}
+
+// sentryQuery mirrors the plugin's query model, SentryQuery of
+// pkg/query/model.go (commit 1644622485002516ebb56f4f4c2eb8733a779743),
+// for the fields of an issues query.
+type sentryQuery struct {
+	QueryType    string   `json:"queryType"`
+	ProjectIds   []string `json:"projectIds,omitempty"`
+	Environments []string `json:"environments,omitempty"`
+	IssuesQuery  string   `json:"issuesQuery,omitempty"`
+	IssuesSort   string   `json:"issuesSort,omitempty"`
+	IssuesLimit  int64    `json:"issuesLimit,omitempty"`
+}
+
+// sentryIssuesPath is GetIssuesInput.ToQuery of pkg/sentry/issues.go
+// (commit 449cbe49f0bd6dc6f081e7deab366e7940963e74): the path and query
+// string the plugin requests for an issues query over [from, to].
+func sentryIssuesPath(org string, q sentryQuery, from, to time.Time) string {
+	limit := q.IssuesLimit
+	if limit < 1 || limit > 10000 {
+		limit = 10000
+	}
+	params := url.Values{}
+	params.Set("query", q.IssuesQuery)
+	params.Set("start", from.Format("2006-01-02T15:04:05"))
+	params.Set("end", to.Format("2006-01-02T15:04:05"))
+	if q.IssuesSort != "" {
+		params.Set("sort", q.IssuesSort)
+	}
+	params.Set("limit", strconv.FormatInt(limit, 10))
+	for _, id := range q.ProjectIds {
+		params.Add("project", id)
+	}
+	for _, env := range q.Environments {
+		params.Add("environment", env)
+	}
+	return fmt.Sprintf("/api/0/organizations/%s/issues/?", org) + params.Encode()
+}
+
+// sentryFetch is SentryClient.Fetch of pkg/sentry/sentry.go (commit
+// 1644622485002516ebb56f4f4c2eb8733a779743) with the headers of
+// HTTPClient.Do (pkg/sentry/client.go): a GET with the plugin's
+// User-Agent and the Bearer token, a 200 decoded into out, anything else
+// an error carrying Sentry's {"detail": ...}.
+func sentryFetch(base, path, token string, out any) error {
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", "grafana-sentry-datasource/2.2.0")
+	req.Header.Add("Authorization", fmt.Sprintf("Bearer %s", token))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusOK {
+		return json.NewDecoder(res.Body).Decode(&out)
+	}
+	var e struct {
+		Detail string `json:"detail"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&e); err != nil {
+		return fmt.Errorf("%s %v", res.Status, err)
+	}
+	return fmt.Errorf("%s %s", res.Status, e.Detail)
+}
+
+// TestGrafanaSentryRequests replays the requests Grafana's Sentry data
+// source plugin makes against a live Telltale: the health check and the
+// project variable (the project list), and every issues query of the
+// errors dashboard, with the dashboard's $project set to every project as
+// Grafana's "All" does, and the plugin's defaults (no sort, no limit) with
+// an environment; each answer must decode into the plugin's own types
+// and carry the issues sent.
+func TestGrafanaSentryRequests(t *testing.T) {
+	m, _ := feedTelltale(t)
+	base := "http://" + m.HTTPAddr()
+	org := m.Config.Organization
+
+	// CheckHealth (pkg/plugin/handlers_healthcheck.go) and the "projects"
+	// variable query both list the projects.
+	projects := []sentryProject{}
+	if err := sentryFetch(base, "/api/0/organizations/"+org+"/projects/", testToken, &projects); err != nil {
+		t.Fatalf("projects: %v", err)
+	}
+	if len(projects) != 1 || projects[0].ID != "1" || projects[0].Slug != "backend" || projects[0].DateCreated.IsZero() {
+		t.Fatalf("projects = %+v, want backend (id 1) with its creation date", projects)
+	}
+	ids := make([]string, len(projects))
+	for i, p := range projects {
+		ids[i] = p.ID
+	}
+	if err := sentryFetch(base, "/api/0/organizations/"+org+"/projects/", "wrong-token-0123456789", &projects); err == nil || !strings.HasPrefix(err.Error(), "401") {
+		t.Errorf("projects with a wrong token: %v, want a 401 with a detail", err)
+	}
+
+	var queries []sentryQuery
+	for _, qs := range dashQueries(t) {
+		for _, q := range qs {
+			if q.Kind == dashboards.SentryVariable {
+				var v struct {
+					Type string `json:"type"`
+				}
+				if err := json.Unmarshal(q.Sentry, &v); err != nil || v.Type != "projects" {
+					t.Errorf("%s: variable query %s, want the projects list", q.Where, q.Sentry)
+				}
+			}
+			if q.Kind != dashboards.Sentry {
+				continue
+			}
+			var sq sentryQuery
+			dec := json.NewDecoder(bytes.NewReader(q.Sentry))
+			if err := dec.Decode(&sq); err != nil || sq.QueryType != "issues" {
+				t.Fatalf("%s: %s (%v): want an issues query", q.Where, q.Sentry, err)
+			}
+			// Grafana's "All" of a multi-value variable in csv format,
+			// split on commas by the plugin (src/app/replace.ts).
+			var pids []string
+			for _, id := range sq.ProjectIds {
+				pids = append(pids, strings.Split(strings.ReplaceAll(id, "$project", strings.Join(ids, ",")), ",")...)
+			}
+			sq.ProjectIds = pids
+			queries = append(queries, sq)
+		}
+	}
+	if len(queries) == 0 {
+		t.Fatal("no Sentry query in the dashboards")
+	}
+	queries = append(queries, sentryQuery{QueryType: "issues", IssuesQuery: "is:unresolved", Environments: []string{"production"}})
+
+	// Grafana's time range: the last hour. The plugin formats it in the
+	// Grafana server's zone (UTC in its container) to the second; "now"
+	// is a refresh that comes a second after the events.
+	to := time.Now().UTC().Add(time.Second)
+	from := to.Add(-time.Hour)
+	for _, sq := range queries {
+		path := sentryIssuesPath(org, sq, from, to)
+		issues := []sentryIssue{}
+		if err := sentryFetch(base, path, testToken, &issues); err != nil {
+			t.Errorf("GET %s: %v", path, err)
+			continue
+		}
+		if len(issues) != 2 {
+			t.Errorf("GET %s: %d issues, want the wrapped error and the message: %+v", path, len(issues), issues)
+		}
+		for _, is := range issues {
+			n, err := strconv.Atoi(is.Count)
+			if is.ID == "" || is.Title == "" || err != nil || n < 1 || is.Status != "unresolved" ||
+				is.FirstSeen.IsZero() || is.LastSeen.Before(is.FirstSeen) || is.Lifetime.FirstSeen.IsZero() ||
+				is.Lifetime.Count != is.Count || !slices.Contains(ids, is.Project.ID) || is.Permalink == "" {
+				t.Errorf("GET %s: issue %+v", path, is)
+			}
+		}
+		if b := findIssueIn(issues, "card declined"); b == nil || b.Count != "3" || b.UserCount != 2 {
+			t.Errorf("GET %s: wrapped error issue %+v, want count 3 and 2 users", path, b)
+		}
+	}
+}
+
+// findIssueIn returns the issue whose title contains title, or nil.
+func findIssueIn(list []sentryIssue, title string) *sentryIssue {
+	for i := range list {
+		if strings.Contains(list[i].Title, title) {
+			return &list[i]
+		}
+	}
+	return nil
+}

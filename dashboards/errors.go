@@ -1,0 +1,68 @@
+package dashboards
+
+//lint:file-ignore SA1019 Grafana's file provisioning and Import read the classic dashboard model that package dashboard builds; the SDK deprecates it for dashboardv2, which needs Grafana 12 with the kubernetesDashboards feature.
+
+import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+// sentryVariable is the "sentry" variable: which Sentry data source the
+// issue panels query, by default the provisioned Telltale one.
+func sentryVariable() *dashboard.DatasourceVariableBuilder {
+	return dashboard.NewDatasourceVariableBuilder("sentry").
+		Label("Sentry").
+		Description("The Sentry data source (grafana-sentry-datasource) pointed at Telltale.").
+		Type(SentryType).
+		Current(option("Telltale Sentry", SentryUID))
+}
+
+// projectVariable lists the projects through the Sentry data source (its
+// "projects" variable query: GET /api/0/organizations/{org}/projects/);
+// the value of a project is its numeric id.
+func projectVariable() *dashboard.QueryVariableBuilder {
+	return dashboard.NewQueryVariableBuilder("project").
+		Label("Project").
+		Datasource(sentryDS()).
+		Query(dashboard.StringOrMap{Map: map[string]any{"type": "projects"}}).
+		Refresh(dashboard.VariableRefreshOnDashboardLoad).
+		Sort(dashboard.VariableSortAlphabeticalAsc).
+		Multi(true).
+		IncludeAll(true).
+		Current(option("All", "$__all"))
+}
+
+// errorsDashboard shows the issues through Grafana's Sentry data source
+// plugin next to the Sentry ingest self-metrics.
+func errorsDashboard() *dashboard.DashboardBuilder {
+	return newDashboard("telltale-errors", "Telltale errors",
+		"Unresolved issues from Telltale's Sentry API (through Grafana's Sentry data source plugin), next to the Sentry ingest self-metrics. "+selfMetricsNote).
+		WithVariable(sentryVariable()).
+		WithVariable(projectVariable()).
+		WithVariable(prometheusVariable("Prometheus", "The Prometheus data source holding Telltale's self-metrics. "+selfMetricsNote)).
+		WithVariable(instanceVariable()).
+		WithPanel(single("Issues", "Issues in the issue table, every status.", "short",
+			q{sumBy("", "telltale_sentry_issues{"+self+"}"), ""})).
+		WithPanel(single("Events stored/s", "Sentry events written to storage per second.", "cps",
+			q{rate("telltale_sentry_items_total", self+`, type="event", outcome="stored"`, ""), ""})).
+		WithPanel(single("Events rejected/s", "Events refused after authentication: too large, unparsable, a second event in an envelope, or failed to store.", "cps",
+			q{rate("telltale_sentry_items_total", self+`, type="event", outcome="rejected"`, ""), ""})).
+		WithPanel(single("Requests refused", "Share of Sentry ingest requests answered with an error status (4xx, 5xx).", "percentunit",
+			q{rate("telltale_sentry_requests_total", self+`, code!="200"`, "") + " / " + rate("telltale_sentry_requests_total", self, ""), ""})).
+		WithPanel(single("Events SDKs discarded/s", "Events SDKs reported (client reports) they dropped before sending.", "cps",
+			q{rate("telltale_sentry_client_discarded_events_total", self, ""), ""})).
+		WithPanel(single("Commit errors/s", "Events the group commit failed to write.", "cps",
+			q{rate("telltale_sentry_events_committed_total", self+`, result="error"`, ""), ""})).
+		WithRow(dashboard.NewRowBuilder("Issues")).
+		WithPanel(sentryTable("Unresolved issues", "Unresolved issues seen in the time range, last seen first (at most 100).",
+			NewSentryIssuesBuilder("is:unresolved").Projects("$project").Sort("date").Limit(100))).
+		WithPanel(sentryTable("Newest unresolved issues", "Unresolved issues seen in the time range, newest first (by first seen): what just broke.",
+			NewSentryIssuesBuilder("is:unresolved").Projects("$project").Sort("new").Limit(10)).
+			Height(8)).
+		WithRow(dashboard.NewRowBuilder("Error rate")).
+		WithPanel(graph("Events/s by outcome", "Sentry events received per second: stored, or rejected.", "cps", 12,
+			q{rate("telltale_sentry_items_total", self+`, type="event"`, "outcome"), "{{outcome}}"})).
+		WithPanel(graph("Refused requests/s by reason", "Sentry ingest requests refused, by reason (auth_missing, auth_invalid, rate_limited, event_too_large, ...).", "reqps", 12,
+			q{rate("telltale_sentry_rejected_total", self, "reason"), "{{reason}}"})).
+		WithPanel(graph("Share of requests refused by endpoint", "Requests answered with an error status over all requests, by endpoint (envelope, store).", "percentunit", 12,
+			q{rate("telltale_sentry_requests_total", self+`, code!="200"`, "endpoint") + " / " + rate("telltale_sentry_requests_total", self, "endpoint"), "{{endpoint}}"})).
+		WithPanel(graph("Events SDKs discarded/s by reason", "Events SDKs dropped before sending, from their client reports: by reason and category.", "cps", 12,
+			q{rate("telltale_sentry_client_discarded_events_total", self, "reason, category"), "{{reason}} {{category}}"}))
+}
