@@ -35,15 +35,19 @@ run: build ## build, then run `telltale serve` with defaults (data in ./data; AR
 	./$(BIN) serve $(ARGS)
 
 .PHONY: test
-test: sdk-deps ## run the tests, including the fuzz targets' seed corpora
+test: sdk-deps browser-deps ## run the tests, including the fuzz targets' seed corpora
 	$(GO) test ./...
 
 .PHONY: sdk-deps
 sdk-deps: ## install the real Sentry SDKs the SDK tests drive (npm ci; apt python3-sentry-sdk); never fails
 	@sh cmd/telltale/testdata/sdk/install.sh
 
+.PHONY: browser-deps
+browser-deps: ## install headless Chromium for the UI tests (apt, as root); never fails
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation >/dev/null 2>&1 && echo "installed chromium"; } || echo "no chromium: TestUIBrowser will skip (apt-get install -y chromium)"
+
 .PHONY: test-race
-test-race: sdk-deps ## run the tests under the race detector
+test-race: sdk-deps browser-deps ## run the tests under the race detector
 	$(GO) test -race ./...
 
 .PHONY: fuzz

@@ -24,6 +24,7 @@ import (
 
 	"github.com/telltale-dev/telltale/aggregate"
 	"github.com/telltale-dev/telltale/aggregate/issues"
+	"github.com/telltale-dev/telltale/api/ui"
 )
 
 // Exposer writes the current value of every statsd series; satisfied by
@@ -68,6 +69,7 @@ type Server struct {
 	sentry   *sentryAPI // nil until EnableIssues
 	// ingest answers the Sentry ingest endpoints (SetIngest).
 	ingest func(*fasthttp.RequestCtx) bool
+	ui     *ui.UI // the web UI at /, and its session cookie
 
 	requests *prometheus.CounterVec
 }
@@ -88,6 +90,16 @@ func New(cfg Config, gatherer prometheus.Gatherer, series Exposer, reg prometheu
 		cfg.WriteTimeout = time.Minute
 	}
 	s := &Server{cfg: cfg, log: log, gatherer: gatherer, series: series}
+	var err error
+	s.ui, err = ui.New(ui.Config{CheckToken: s.tokenOK, Organization: func() string {
+		if s.sentry == nil {
+			return ""
+		}
+		return s.sentry.cfg.Organization
+	}}, log)
+	if err != nil {
+		return nil, err
+	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "telltale_http_requests_total", Help: "HTTP requests by handler and status code.",
 	}, []string{"handler", "code"})
@@ -163,6 +175,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		case s.prom != nil && bytes.HasPrefix(ctx.Path(), []byte("/api/v1/")):
 			// The Prometheus query API (promql.go), with its own error shape.
 			name = s.withToken(ctx, s.prom.serve)
+		case s.ui.Serve(ctx):
+			name = "ui"
 		case bytes.HasPrefix(ctx.Path(), []byte("/debug/pprof/")):
 			// Profiles of a live server are how a performance problem gets
 			// found; like Prometheus and VictoriaMetrics we serve them on
@@ -177,12 +191,20 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	s.requests.WithLabelValues(name, fmt.Sprint(ctx.Response.StatusCode())).Inc()
 }
 
-// withToken runs serve if the request carries one of the Bearer tokens,
-// and answers 401 otherwise; it returns the handler name.
+// withToken runs serve if the request carries one of the Bearer tokens or
+// the web UI's session cookie (with, on a change, its CSRF token), and
+// answers 401 (403 for a cross-site or CSRF-less change) otherwise; it
+// returns the handler name.
 func (s *Server) withToken(ctx *fasthttp.RequestCtx, serve func(*fasthttp.RequestCtx) string) string {
 	if !s.authorized(ctx) {
-		writeError(ctx, errUnauthorized)
-		return "unauthorized"
+		err := s.ui.Authorize(ctx)
+		if errors.Is(err, ui.ErrForbidden) {
+			writeError(ctx, &apiError{http.StatusForbidden, err.Error()})
+			return "forbidden"
+		} else if err != nil {
+			writeError(ctx, errUnauthorized)
+			return "unauthorized"
+		}
 	}
 	return serve(ctx)
 }
@@ -202,8 +224,14 @@ func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 		return true
 	}
 	tok, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
-	if !ok {
-		return false
+	return ok && s.tokenOK(tok)
+}
+
+// tokenOK reports whether tok is one of Config.Tokens (any tok when there
+// are none).
+func (s *Server) tokenOK(tok []byte) bool {
+	if len(s.cfg.Tokens) == 0 {
+		return true
 	}
 	match := 0
 	for _, t := range s.cfg.Tokens {
