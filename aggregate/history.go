@@ -91,7 +91,10 @@ func (h *HistorySink) WriteFlush(_ context.Context, f *Flush) error {
 			h.add(name, "", "", p.Value)
 		}
 	}
-	if h.self != nil {
+	// The self-metrics go with the last chunk of a flush only: every chunk
+	// has the same time, and a second copy would be refused as out of
+	// order.
+	if h.self != nil && f.Final {
 		if err := h.appendSelf(); err != nil {
 			return fmt.Errorf("cannot gather self-metrics: %w", err)
 		}

@@ -36,7 +36,7 @@ func errorsDashboard() *dashboard.DashboardBuilder {
 		"Unresolved issues from Telltale's Sentry API (through Grafana's Sentry data source plugin), next to the Sentry ingest self-metrics. "+selfMetricsNote).
 		WithVariable(sentryVariable()).
 		WithVariable(projectVariable()).
-		WithVariable(prometheusVariable("Prometheus", "The Prometheus data source holding Telltale's self-metrics. "+selfMetricsNote)).
+		WithVariable(prometheusVariable("Prometheus", "The Prometheus data source holding Telltale's self-metrics: Telltale's own /api/v1, or a Prometheus that scrapes its /metrics.")).
 		WithVariable(instanceVariable()).
 		WithPanel(single("Issues", "Issues in the issue table, every status.", "short",
 			q{sumBy("", "telltale_sentry_issues{"+self+"}"), ""})).
@@ -59,10 +59,13 @@ func errorsDashboard() *dashboard.DashboardBuilder {
 		WithRow(dashboard.NewRowBuilder("Error rate")).
 		WithPanel(graph("Events/s by outcome", "Sentry events received per second: stored, or rejected.", "cps", 12,
 			q{rate("telltale_sentry_items_total", self+`, type="event"`, "outcome"), "{{outcome}}"})).
-		WithPanel(graph("Refused requests/s by reason", "Sentry ingest requests refused, by reason (auth_missing, auth_invalid, rate_limited, event_too_large, ...).", "reqps", 12,
+		WithPanel(projectEventsGraph(12).
+			Description("Per second, by project (slug), every project (the Project variable, a project id, picks the issue tables' projects): " +
+				"error events stored, and requests to the project rejected (bad key, too large, unparsable, ...) or rate limited; each request carries at most one event.")).
+		WithPanel(graph("Refused requests/s by reason", "Sentry ingest requests refused, by reason (auth_missing, auth_invalid, rate_limited, event_too_large, ...).", "reqps", 8,
 			q{rate("telltale_sentry_rejected_total", self, "reason"), "{{reason}}"})).
-		WithPanel(graph("Share of requests refused by endpoint", "Requests answered with an error status over all requests, by endpoint (envelope, store).", "percentunit", 12,
+		WithPanel(graph("Share of requests refused by endpoint", "Requests answered with an error status over all requests, by endpoint (envelope, store).", "percentunit", 8,
 			q{rate("telltale_sentry_requests_total", self+`, code!="200"`, "endpoint") + " / " + rate("telltale_sentry_requests_total", self, "endpoint"), "{{endpoint}}"})).
-		WithPanel(graph("Events SDKs discarded/s by reason", "Events SDKs dropped before sending, from their client reports: by reason and category.", "cps", 12,
+		WithPanel(graph("Events SDKs discarded/s by reason", "Events SDKs dropped before sending, from their client reports: by reason and category.", "cps", 8,
 			q{rate("telltale_sentry_client_discarded_events_total", self, "reason, category"), "{{reason}} {{category}}"}))
 }

@@ -2,11 +2,16 @@ package dashboards
 
 //lint:file-ignore SA1019 Grafana's file provisioning and Import read the classic dashboard model that package dashboard builds; the SDK deprecates it for dashboardv2, which needs Grafana 12 with the kubernetesDashboards feature.
 
-import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+)
 
 // self selects the Telltale instances picked in the "instance" variable.
-// A Prometheus scraping /metrics adds the instance label; where it is
-// absent, the "All" value (.*) still matches.
+// Telltale labels the self-metrics it records into its history with
+// job="telltale" and instance (its HTTP listen address), as a Prometheus
+// scraping /metrics labels them; where the label is absent, the "All"
+// value (.*) still matches.
 const self = `instance=~"$instance"`
 
 // instanceVariable picks the Telltale instances to show, by the instance
@@ -20,14 +25,15 @@ func instanceVariable() *dashboard.QueryVariableBuilder {
 }
 
 // selfMetricsNote tells where self-metrics come from.
-const selfMetricsNote = "Telltale's self-metrics (telltale_*, process_*, go_*) are served on /metrics; " +
-	"point the Prometheus data source at a Prometheus that scrapes it."
+const selfMetricsNote = "Telltale records its self-metrics (telltale_*, process_*, go_*) into its own history at every statsd flush, " +
+	"labelled job=\"telltale\" and instance, so its /api/v1 answers for them: no Prometheus is needed. " +
+	"A Prometheus that scrapes Telltale's /metrics works too."
 
 // healthDashboard is Telltale's own health, from its self-metrics.
 func healthDashboard() *dashboard.DashboardBuilder {
 	return newDashboard("telltale-health", "Telltale health",
 		"Telltale's own health: statsd and Sentry ingest, rejects, drops, queues, flush latency, series, storage. "+selfMetricsNote).
-		WithVariable(prometheusVariable("Prometheus", "The Prometheus data source holding Telltale's self-metrics. "+selfMetricsNote)).
+		WithVariable(prometheusVariable("Prometheus", "The Prometheus data source holding Telltale's self-metrics: Telltale's own /api/v1, or a Prometheus that scrapes its /metrics.")).
 		WithVariable(instanceVariable()).
 		// Overview: one number each.
 		WithPanel(single("statsd lines/s", "statsd lines handed to the parser per second, over UDP and TCP.", "cps",
@@ -95,10 +101,10 @@ func healthDashboard() *dashboard.DashboardBuilder {
 		WithPanel(graph("Value-log GC passes", "Value-log garbage-collection passes by result: rewritten (a file was rewritten), nothing, error.", "short", 8,
 			q{sumBy("result", "increase(telltale_storage_gc_runs_total{"+self+"}[$__rate_interval])"), "{{result}}"})).
 		WithRow(dashboard.NewRowBuilder("Sentry ingest")).
-		WithPanel(graph("Envelope items/s by type and outcome", "Sentry envelope items by type and outcome: stored (events), accepted (counted, not stored), rejected. "+
-			"Telltale does not break these down by project.", "cps", 12,
+		WithPanel(graph("Envelope items/s by type and outcome", "Sentry envelope items by type and outcome: stored (events), accepted (counted, not stored), rejected.", "cps", 8,
 			q{rate("telltale_sentry_items_total", self, "type, outcome"), "{{type}} {{outcome}}"})).
-		WithPanel(graph("Ingest requests/s by endpoint and status", "Requests to /api/{project}/envelope/ and /store/ by status code.", "reqps", 12,
+		WithPanel(projectEventsGraph(8)).
+		WithPanel(graph("Ingest requests/s by endpoint and status", "Requests to /api/{project}/envelope/ and /store/ by status code.", "reqps", 8,
 			q{rate("telltale_sentry_requests_total", self, "endpoint, code"), "{{endpoint}} {{code}}"})).
 		WithPanel(graph("Rejected requests/s by reason", "Sentry requests refused, by reason (auth_missing, auth_invalid, rate_limited, event_too_large, ...).", "reqps", 6,
 			q{rate("telltale_sentry_rejected_total", self, "reason"), "{{reason}}"})).
@@ -109,4 +115,12 @@ func healthDashboard() *dashboard.DashboardBuilder {
 			q{rate("telltale_sentry_events_committed_total", self, "result"), "{{result}}"})).
 		WithPanel(graph("Events per group commit", "Mean number of events that shared one group commit (one fsync).", "short", 6,
 			q{mean("telltale_sentry_commit_batch_events", self), "mean"}))
+}
+
+// projectEventsGraph is the "Events by project and outcome" panel, on the
+// health and errors dashboards.
+func projectEventsGraph(width uint32) *timeseries.PanelBuilder {
+	return graph("Events by project and outcome", "Per second, by project (slug): error events stored, and requests to the project "+
+		"rejected (bad key, too large, unparsable, ...) or rate limited; each request carries at most one event.", "cps", width,
+		q{rate("telltale_sentry_project_events_total", self, "project, outcome"), "{{project}} {{outcome}}"})
 }

@@ -4,10 +4,11 @@ package dashboards
 
 import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
-// notStatsd matches the names a Prometheus scraping Telltale's /metrics
-// holds beside the statsd series: Telltale's self-metrics, the Go and
-// process collectors, the PromQL engine's metrics and the scrape's own
-// series. Telltale's /api/v1 history holds statsd series only.
+// notStatsd matches the names that are not statsd series: Telltale's
+// self-metrics and the Go and process collectors' (which Telltale records
+// into its own history at every flush, and a Prometheus scraping its
+// /metrics holds too), and a Prometheus's engine metrics and the scrape's
+// own series.
 const notStatsd = `(telltale|go|process|promhttp|prometheus|scrape)_.+|up`
 
 // statsdSeries selects every statsd series.

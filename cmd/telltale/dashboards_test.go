@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,31 +15,24 @@ import (
 
 	promapi "github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/telltale-dev/telltale/api"
 	"github.com/telltale-dev/telltale/dashboards"
-	"github.com/telltale-dev/telltale/storage"
 )
 
 // The tests of this file check the Grafana dashboards of package
 // dashboards against a live Telltale: every metric a panel names is one
-// /metrics exports, every panel and variable query gets data back through
-// the Prometheus query API, and the requests Grafana's Sentry data source
-// plugin makes are answered in the shapes it decodes.
+// /metrics exports, every panel and variable query gets data back from
+// the live Telltale's own Prometheus query API, and the requests Grafana's
+// Sentry data source plugin makes are answered in the shapes it decodes.
 //
-// Telltale's /api/v1 answers from its history, which holds the statsd
-// series only: its self-metrics (telltale_*, process_*, go_*) are on
-// /metrics, for a Prometheus to scrape. So the statsd overview's queries
-// run against the live Telltale's /api/v1, and the self-metric queries of
-// the health and errors dashboards against what such a Prometheus holds:
-// another Telltale query API (api.Server over a storage.DB) fed with
-// scrapes of the live Telltale's /metrics, labelled job and instance as
-// Prometheus labels them (selfScrapes).
+// Telltale records its self-metrics (telltale_*, process_*, go_*) into its
+// history at every flush, labelled job="telltale" and instance as a
+// Prometheus scrape would label them, so the health and errors dashboards'
+// queries run against its /api/v1 like the statsd overview's: no
+// Prometheus is needed.
 
 // dashStatsdLines are statsd lines that give the statsd overview data:
 // a counter and a timer tagged region, a gauge, and a malformed line, a
@@ -49,8 +41,8 @@ const dashStatsdLines = "shop.orders:1|c|#region:eu\nshop.orders:2|c|#region:us\
 	"shop.checkout:120|ms|#region:eu\nshop.checkout:80|ms|#region:us\nqueue.depth:5|g\n" +
 	"this is not statsd\n_e{5,4}:title|text\n_sc|db.ok|0\n"
 
-// feedTelltale runs a whole Telltale that keeps history and flushes every
-// 100 ms, with project "backend" (id 1) and the test token, and sends it
+// feedTelltale runs a whole Telltale that keeps history (its self-metrics
+// too) and flushes every 100 ms, with project "backend" (id 1) and the test token, and sends it
 // statsd lines over UDP and TCP across several flushes, and Sentry events
 // through the real SDK: a wrapped error three times (two users) and a
 // message. It returns the Telltale and a function that sends another
@@ -110,62 +102,6 @@ func dashPromClient(t *testing.T, addr string) v1.API {
 		t.Fatal(err)
 	}
 	return v1.NewAPI(c)
-}
-
-// selfScrapes returns a query API holding what a Prometheus scraping m's
-// /metrics would: n scrapes, with between called before each but the
-// first, each sample labelled with job="telltale" and the instance
-// address.
-func selfScrapes(t *testing.T, m *Main, n int, between func()) v1.API {
-	t.Helper()
-	db, err := storage.Open(storage.DefaultConfig(t.TempDir()), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Tokens: []string{testToken}}, prometheus.NewRegistry(), nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.EnableQuery(db, api.QueryConfig{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-
-	for i := range n {
-		if i > 0 {
-			between()
-		}
-		now := time.Now()
-		fams := scrapeMetrics(t, m)
-		list := make([]*dto.MetricFamily, 0, len(fams))
-		for _, f := range fams {
-			list = append(list, f)
-		}
-		vec, err := expfmt.ExtractSamples(&expfmt.DecodeOptions{Timestamp: model.TimeFromUnixNano(now.UnixNano())}, list...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		samples := make([]storage.Sample, 0, len(vec))
-		for _, s := range vec {
-			ls := storage.Labels{{Name: "job", Value: "telltale"}, {Name: "instance", Value: m.HTTPAddr()}}
-			for k, v := range s.Metric {
-				ls = append(ls, storage.Label{Name: string(k), Value: string(v)})
-			}
-			sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
-			samples = append(samples, storage.Sample{Labels: ls, Value: float64(s.Value)})
-		}
-		if err := db.AppendSamples(now.UnixMilli(), samples); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dashPromClient(t, srv.Addr().String())
 }
 
 // dashQueries returns the queries of every generated dashboard, each with
@@ -277,25 +213,41 @@ func dashHasData(v model.Value) bool {
 // TestDashboardQueriesReturnData runs every PromQL target and every
 // variable query of the dashboards the way Grafana does (query_range for
 // a range target, query for an instant one, label values and label names
-// with match[]) through the real client, and checks each gets data back:
-// the statsd overview's from the live Telltale, with the metric variable
-// set to a counter or to a timer; the self-metrics' from the scrapes of
-// its /metrics, for every instance and for the one instance.
+// with match[]) through the real client against the live Telltale's
+// /api/v1, and checks each gets data back: the statsd overview's with the
+// metric variable set to a counter or to a timer; the self-metrics' for
+// every instance and for the one instance.
 func TestDashboardQueriesReturnData(t *testing.T) {
 	m, more := feedTelltale(t)
-	live := dashPromClient(t, m.HTTPAddr())
+	more()
+	c := dashPromClient(t, m.HTTPAddr())
 	ctx := context.Background()
-	eventually(t, "statsd series in the history", func() error {
-		v, _, _, err := live.Query(ctx, `shop_checkout_count{region="eu"} >= 6`, time.Now())
-		if err != nil || !dashHasData(v) {
-			return fmt.Errorf("shop_checkout_count: %v %v", v, err)
+	// rate() and increase() need two samples in their range: wait for the
+	// statsd series, and for two flushes recording the self-metrics that
+	// appeared last (more's client report ends its traffic).
+	eventually(t, "statsd series and self-metrics in the history", func() error {
+		for _, expr := range []string{
+			`shop_checkout_count{region="eu"} >= 6`,
+			`count_over_time(telltale_sentry_client_discarded_events_total{job="telltale"}[1m]) >= 2`,
+		} {
+			v, _, _, err := c.Query(ctx, expr, time.Now())
+			if err != nil || !dashHasData(v) {
+				return fmt.Errorf("%s: %v %v", expr, v, err)
+			}
 		}
 		return nil
 	})
-	self := selfScrapes(t, m, 3, func() {
-		more()
-		time.Sleep(200 * time.Millisecond) // a flush or two, a group commit
-	})
+
+	// The one instance, as the instance variable offers it.
+	end := time.Now()
+	rng := v1.Range{Start: end.Add(-time.Minute), End: end, Step: time.Second}
+	instances, _, _, err := c.LabelValues(ctx, "instance", []string{"telltale_build_info"}, rng.Start, rng.End)
+	if err != nil || len(instances) != 1 {
+		t.Fatalf("instances %v (%v), want one", instances, err)
+	}
+	if string(instances[0]) != m.HTTPAddr() {
+		t.Errorf("instance label %q, want the address listened on, %s", instances[0], m.HTTPAddr())
+	}
 
 	// Each query must get data with at least one of these variable sets.
 	statsdSets := []map[string]string{
@@ -304,18 +256,16 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		{"metric": "shop_orders", "tag": "__name__", "value": ".*"},
 		{"metric": "queue_depth", "tag": "__name__", "value": ".*"},
 	}
-	selfSets := []map[string]string{{"instance": ".*"}, {"instance": m.HTTPAddr()}}
+	selfSets := []map[string]string{{"instance": ".*"}, {"instance": string(instances[0])}}
 
-	end := time.Now()
-	rng := v1.Range{Start: end.Add(-time.Minute), End: end, Step: time.Second}
 	n := 0
 	for file, qs := range dashQueries(t) {
 		// Self-metrics: data for every instance and for this one.
-		client, sets, anyOne := self, selfSets, false
+		sets, anyOne := selfSets, false
 		if file == "telltale-statsd.json" {
 			// statsd series: a panel for timers has data with a timer,
 			// one for counters with a counter.
-			client, sets, anyOne = live, statsdSets, true
+			sets, anyOne = statsdSets, true
 		}
 		for _, q := range qs {
 			if q.Kind == dashboards.Sentry || q.Kind == dashboards.SentryVariable {
@@ -324,7 +274,7 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 			n++
 			ok, misses := 0, []string{}
 			for _, set := range sets {
-				if has, desc := runDashQuery(t, client, q, set, rng); has {
+				if has, desc := runDashQuery(t, c, q, set, rng); has {
 					ok++
 				} else {
 					misses = append(misses, desc)

@@ -88,13 +88,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.db = db
 	sink := m.Sink
+	var hist *aggregate.HistorySink
 	if sink == nil && cfg.Statsd.History {
-		hs := aggregate.NewHistorySink(db, m.Registry)
-		// Telltale's own metrics go into the history too, labelled as a
-		// Prometheus scrape of it would be, so that the query API (and
-		// the Grafana health dashboard over it) needs no Prometheus.
-		hs.RecordSelf(m.Registry, map[string]string{"job": "telltale", "instance": cfg.HTTP.Addr})
-		sink = hs
+		hist = aggregate.NewHistorySink(db, m.Registry)
+		sink = hist
 	}
 	tokens, err := m.apiTokens()
 	if err != nil {
@@ -148,6 +145,19 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.http.SetIngest(m.sentry.Handle)
 
+	if err := m.statsd.Start(); err != nil {
+		return err
+	}
+	if err := m.http.Start(); err != nil {
+		return err
+	}
+	if hist != nil {
+		// Telltale's own metrics go into the history too, labelled as a
+		// Prometheus scrape of it would be (instance: the address bound),
+		// so that the query API, and the Grafana health dashboard over it,
+		// need no Prometheus.
+		hist.RecordSelf(m.Registry, map[string]string{"job": "telltale", "instance": m.HTTPAddr()})
+	}
 	flushCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancelFlush = cancel
 	m.flushDone = make(chan struct{})
@@ -155,12 +165,6 @@ func (m *Main) Run(ctx context.Context) error {
 		defer close(m.flushDone)
 		m.agg.Run(flushCtx)
 	}()
-	if err := m.statsd.Start(); err != nil {
-		return err
-	}
-	if err := m.http.Start(); err != nil {
-		return err
-	}
 	m.http.SetReady(true)
 	m.Log.Info("telltale started",
 		"version", version,
