@@ -89,8 +89,9 @@ const (
 	markerFile  = "filled.json"
 )
 
-// request is one API request to time; Path may hold {issue}, replaced by the
-// id of the first issue of the default list.
+// request is one API request to time; in Path, {issue} is replaced by the
+// id of the first issue of the default list, {now} and {start1h} by the Unix
+// seconds of now and an hour ago.
 type request struct {
 	Name string `json:"name"`
 	Path string `json:"path"`
@@ -740,6 +741,14 @@ func requests(c *config, page5 string) []request {
 		{Name: "issue detail", Path: "/api/0/issues/{issue}/"},
 		{Name: "issue events", Path: "/api/0/issues/{issue}/events/"},
 		{Name: "latest event", Path: "/api/0/issues/{issue}/events/latest/"},
+		// The other requests of the web UI's pages (the issue list page
+		// makes the list requests above, the issue page the three above).
+		{Name: "UI shell /", Path: "/"},
+		{Name: "UI issue page: tags", Path: "/api/0/issues/{issue}/tags/"},
+		{Name: "UI projects page", Path: "/api/0/organizations/" + orgSlug + "/projects/"},
+		{Name: "UI metrics: names", Path: "/api/v1/label/__name__/values"},
+		{Name: "UI metrics: series", Path: "/api/v1/series" + q("match[]", "telltale_sentry_requests_total")},
+		{Name: "UI metrics: 1h chart", Path: "/api/v1/query_range" + q("query", "sum by (code) (rate(telltale_sentry_requests_total[5m]))", "start", "{start1h}", "end", "{now}", "step", "14")},
 	}
 	return append(rs, c.Extra...)
 }
@@ -775,7 +784,9 @@ func timeRequests(ctx context.Context, c *config, srv *server, rep *report, logf
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r := timeOne(ctx, c, srv, rq, strings.ReplaceAll(rq.Path, "{issue}", rep.Issue))
+		now := time.Now().Unix()
+		path := strings.NewReplacer("{issue}", rep.Issue, "{now}", strconv.FormatInt(now, 10), "{start1h}", strconv.FormatInt(now-3600, 10)).Replace(rq.Path)
+		r := timeOne(ctx, c, srv, rq, path)
 		rep.Results = append(rep.Results, r)
 		logf("%-32s hits %-6s %7d B  p50 %7.2f  p90 %7.2f  p99 %7.2f  max %7.2f ms  %s%s",
 			r.Name, orDefault(r.Hits, "-"), r.Bytes, r.Stats.P50Ms, r.Stats.P90Ms, r.Stats.P99Ms, r.Stats.MaxMs, passFail(r.Met), errSuffix(r.Error))

@@ -129,8 +129,8 @@ func TestMarkerMatches(t *testing.T) {
 func TestRequests(t *testing.T) {
 	c := config{Search: "payment", Extra: []request{{Name: "tags", Path: "/api/0/issues/{issue}/tags/"}}}
 	rs := requests(&c, "0:100:0")
-	if len(rs) != 12 {
-		t.Fatalf("%d requests, want 12", len(rs))
+	if len(rs) != 18 {
+		t.Fatalf("%d requests, want 18", len(rs))
 	}
 	lists := 0
 	for _, r := range rs {
@@ -140,7 +140,7 @@ func TestRequests(t *testing.T) {
 				t.Errorf("%s: %s", r.Name, r.Path)
 			}
 		}
-		if u, err := url.Parse(r.Path); err != nil || !strings.HasPrefix(u.Path, "/api/0/") {
+		if u, err := url.Parse(r.Path); err != nil || !(strings.HasPrefix(u.Path, "/api/0/") || strings.HasPrefix(u.Path, "/api/v1/") || u.Path == "/") {
 			t.Errorf("%s: bad path %q (%v)", r.Name, r.Path, err)
 		}
 	}
