@@ -509,7 +509,7 @@ func (a *sentryAPI) issue(ctx *fasthttp.RequestCtx, idText string, rest []string
 		if len(evs) == 0 {
 			return nil, notFound("event")
 		}
-		return eventJSON(&evs[0], &is), nil
+		return eventJSON(&evs[0], &is, true), nil
 	case len(rest) == 1 && rest[0] == "tags" && ctx.IsGet():
 		return tagsJSON(&is), nil
 	}
@@ -548,9 +548,13 @@ func (a *sentryAPI) events(ctx *fasthttp.RequestCtx, is *issues.Issue) (any, err
 		next = fmt.Sprintf("%d:0:0", evs[len(evs)-1].Time.UnixMilli())
 	}
 	ctx.Response.Header.Set("Link", fmt.Sprintf(`<%s?cursor=0:0:1>; rel="previous"; results="false"; cursor="0:0:1", <%s?cursor=%s>; rel="next"; results="%t"; cursor="%s"`, base, base, next, more, next))
+	// Like Sentry, the list leaves out the event bodies (entries,
+	// contexts, extra) unless asked with full=true: a page of 100 full
+	// events is most of a megabyte.
+	full := ctx.QueryArgs().GetBool("full")
 	out := make([]map[string]any, len(evs))
 	for i := range evs {
-		out[i] = eventJSON(&evs[i], is)
+		out[i] = eventJSON(&evs[i], is, full)
 	}
 	return out, nil
 }
@@ -561,12 +565,12 @@ func (a *sentryAPI) event(p issues.Project, id string) (any, error) {
 		return nil, notFound("event")
 	}
 	is, _ := a.tracker.Get(ev.Issue)
-	return eventJSON(&ev, &is), nil
+	return eventJSON(&ev, &is, true), nil
 }
 
 // eventJSON is an event as Sentry's API shows it, with its interfaces as
-// "entries".
-func eventJSON(ev *issues.StoredEvent, is *issues.Issue) map[string]any {
+// "entries", contexts and extra when full.
+func eventJSON(ev *issues.StoredEvent, is *issues.Issue, full bool) map[string]any {
 	d := &ev.Doc
 	tags := []map[string]string{}
 	for _, t := range d.Tags {
@@ -605,16 +609,20 @@ func eventJSON(ev *issues.StoredEvent, is *issues.Issue) map[string]any {
 	if len(d.Threads) > 0 {
 		entries = append(entries, map[string]any{"type": "threads", "data": map[string]any{"values": d.Threads}})
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id": ev.ID, "eventID": ev.ID, "groupID": strconv.FormatUint(ev.Issue, 10),
 		"projectID": strconv.FormatUint(uint64(ev.Project), 10),
 		"title":     is.Title, "culprit": is.Culprit, "message": msg,
 		"dateCreated": ev.Time, "dateReceived": ev.Time,
 		"platform": d.Platform, "type": is.Type, "level": d.Level,
 		"release": d.Release, "environment": d.Environment, "logger": d.Logger,
-		"tags": tags, "user": d.User, "contexts": rawOrEmpty(d.Contexts), "extra": rawOrEmpty(d.Extra),
-		"fingerprints": []string{is.Hash}, "entries": entries, "metadata": metadata(is.Metadata),
+		"tags": tags, "user": d.User,
+		"fingerprints": []string{is.Hash}, "metadata": metadata(is.Metadata),
 	}
+	if full {
+		out["contexts"], out["extra"], out["entries"] = rawOrEmpty(d.Contexts), rawOrEmpty(d.Extra), entries
+	}
+	return out
 }
 
 func nonNilFrames(fs []grouping.Frame) []grouping.Frame {

@@ -243,6 +243,17 @@ func TestSentrySDK(t *testing.T) {
 	if latest.GroupID != boom.ID || len(latest.Entries) == 0 || latest.Entries[0].Type != "exception" {
 		t.Errorf("latest event = %+v", latest)
 	}
+	// The event list leaves the bodies out unless asked with full=true,
+	// as Sentry's does.
+	var brief, full []struct {
+		ID      string            `json:"id"`
+		Entries []json.RawMessage `json:"entries"`
+	}
+	apiGet(t, m, "/api/0/issues/"+boom.ID+"/events/", &brief)
+	apiGet(t, m, "/api/0/issues/"+boom.ID+"/events/?full=true", &full)
+	if len(brief) != 3 || len(full) != 3 || brief[0].Entries != nil || len(full[0].Entries) == 0 || brief[0].ID != full[0].ID {
+		t.Errorf("events: %d brief %+v, %d full; want 3 each, entries only when full", len(brief), brief, len(full))
+	}
 
 	// Resolve, then the same error again: reopened as regressed.
 	req, _ := http.NewRequest("PUT", "http://"+m.HTTPAddr()+"/api/0/issues/"+boom.ID+"/", strings.NewReader(`{"status":"resolved"}`))
