@@ -785,7 +785,9 @@ func timeRequests(ctx context.Context, c *config, srv *server, rep *report, logf
 			return ctx.Err()
 		}
 		now := time.Now().Unix()
-		path := strings.NewReplacer("{issue}", rep.Issue, "{now}", strconv.FormatInt(now, 10), "{start1h}", strconv.FormatInt(now-3600, 10)).Replace(rq.Path)
+		nowS, hourAgo := strconv.FormatInt(now, 10), strconv.FormatInt(now-3600, 10)
+		// The placeholders may stand in a query string, escaped.
+		path := strings.NewReplacer("{issue}", rep.Issue, "{now}", nowS, "%7Bnow%7D", nowS, "{start1h}", hourAgo, "%7Bstart1h%7D", hourAgo).Replace(rq.Path)
 		r := timeOne(ctx, c, srv, rq, path)
 		rep.Results = append(rep.Results, r)
 		logf("%-32s hits %-6s %7d B  p50 %7.2f  p90 %7.2f  p99 %7.2f  max %7.2f ms  %s%s",
