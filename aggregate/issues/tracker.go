@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/axiomhq/hyperloglog"
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,15 +40,29 @@ const (
 // Bounds of the per-issue breakdowns, so that an issue's state stays small
 // whatever its events carry.
 const (
-	maxTagKeys    = 50
-	maxTagValues  = 100
-	maxListValues = 20 // releases, environments
-	hourlyBuckets = 24
-	dailyBuckets  = 14
-	hourMillis    = int64(time.Hour / time.Millisecond)
-	dayMillis     = 24 * hourMillis
-	otherTagValue = "(other)"
-	defaultBatch  = 1024
+	maxTagKeys = 50
+	// maxTagKeyLen and maxTagValueLen are Sentry's bounds on tags
+	// (MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH): longer ones stay in the
+	// event but are not counted in the breakdown, whose storage keys hold
+	// them (Badger refuses keys over 65 000 bytes, which failed the whole
+	// commit).
+	maxTagKeyLen   = 200
+	maxTagValueLen = 200
+	// maxReleaseLen and maxEnvironmentLen are Sentry's bounds on release
+	// and environment names; longer ones are not kept in the issue state,
+	// which every commit rewrites. maxTextLen bounds the title, culprit
+	// and metadata value kept there (the event keeps them whole).
+	maxReleaseLen     = 200
+	maxEnvironmentLen = 64
+	maxTextLen        = 1024
+	maxTagValues      = 100
+	maxListValues     = 20 // releases, environments
+	hourlyBuckets     = 24
+	dailyBuckets      = 14
+	hourMillis        = int64(time.Hour / time.Millisecond)
+	dayMillis         = 24 * hourMillis
+	otherTagValue     = "(other)"
+	defaultBatch      = 1024
 	// sketchEvery is how often a changed user sketch is written with its
 	// issue. The sketch is 8 KiB once dense; writing it in every commit
 	// made most of the bytes written. A crash loses at most this much of
@@ -592,7 +607,7 @@ func newIssue(id uint64, in *Incoming) *Issue {
 		Title: g.Title, Culprit: g.Culprit, Type: d.typ(), Metadata: g.Metadata,
 		Platform: d.Platform, Logger: d.Logger,
 		Status: StatusUnresolved, Substatus: "new",
-		FirstSeen: d.Timestamp, FirstRelease: d.Release,
+		FirstSeen: d.Timestamp, FirstRelease: bounded(d.Release, maxReleaseLen),
 		Tags:  map[string]map[string]uint64{},
 		users: hyperloglog.New14(),
 	}
@@ -616,13 +631,14 @@ func (is *Issue) apply(in *Incoming) {
 		is.LatestEvent = hex.EncodeToString(in.EventID[:])
 		// Like Sentry, the title, culprit and metadata follow the latest
 		// event: its message may have changed within the group.
-		is.Title, is.Culprit, is.Metadata = in.Group.Title, in.Group.Culprit, in.Group.Metadata
+		is.Title, is.Culprit, is.Metadata = clip(in.Group.Title), clip(in.Group.Culprit), in.Group.Metadata
+		is.Metadata.Value, is.Metadata.Title = clip(is.Metadata.Value), clip(is.Metadata.Title)
 		is.setText()
 		if d.Level != "" {
 			is.Level = d.Level
 		}
-		if d.Release != "" {
-			is.LastRelease = d.Release
+		if r := bounded(d.Release, maxReleaseLen); r != "" {
+			is.LastRelease = r
 		}
 	}
 	if is.Status == StatusResolved {
@@ -638,22 +654,22 @@ func (is *Issue) apply(in *Incoming) {
 		is.UserCount = is.users.Estimate()
 		is.usersDirty = true
 	}
-	is.Releases = addBounded(is.Releases, d.Release)
-	is.Environments = addBounded(is.Environments, d.Environment)
+	is.Releases = addBounded(is.Releases, bounded(d.Release, maxReleaseLen))
+	is.Environments = addBounded(is.Environments, bounded(d.Environment, maxEnvironmentLen))
 	for _, tg := range d.Tags {
 		is.countTag(tg.Key, tg.Value)
 	}
 	// Level, release and environment are tags in Sentry's tag breakdown.
 	is.countTag("level", d.Level)
-	is.countTag("release", d.Release)
-	is.countTag("environment", d.Environment)
+	is.countTag("release", bounded(d.Release, maxReleaseLen))
+	is.countTag("environment", bounded(d.Environment, maxEnvironmentLen))
 	ms := t.UnixMilli()
 	is.HourlyStart, is.Hourly = bump(is.HourlyStart, is.Hourly, ms, hourMillis, hourlyBuckets)
 	is.DailyStart, is.Daily = bump(is.DailyStart, is.Daily, ms, dayMillis, dailyBuckets)
 }
 
 func (is *Issue) countTag(k, v string) {
-	if k == "" || v == "" {
+	if k == "" || v == "" || len(k) > maxTagKeyLen || len(v) > maxTagValueLen {
 		return
 	}
 	vals, ok := is.Tags[k]
@@ -692,6 +708,27 @@ func (is *Issue) takeTagCounts() []storage.TagCount {
 	}
 	is.allTagsDirty, is.changedTags = false, is.changedTags[:0]
 	return out
+}
+
+// bounded returns s, or "" when it is longer than n bytes.
+func bounded(s string, n int) string {
+	if len(s) > n {
+		return ""
+	}
+	return s
+}
+
+// clip cuts s to at most maxTextLen bytes, at a character boundary, and
+// marks the cut with "…".
+func clip(s string) string {
+	if len(s) <= maxTextLen {
+		return s
+	}
+	cut := maxTextLen - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func addBounded(list []string, v string) []string {

@@ -3,9 +3,12 @@ package issues
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/telltale-dev/telltale/aggregate/grouping"
 	"github.com/telltale-dev/telltale/storage"
@@ -153,5 +156,46 @@ func TestTrackerSubmitAfterClose(t *testing.T) {
 	d := &Doc{Timestamp: time.Now(), Message: "late"}
 	if _, err := tr.Submit(context.Background(), &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())}); err != ErrClosed {
 		t.Fatalf("Submit after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestTrackerLongTag checks that an event whose tag is too long for a tag
+// breakdown is stored (the tag is kept in the event, not counted), and that
+// over-long releases, environments and titles are bounded in the issue
+// state. A 70 KB tag value used to fail the whole commit (a Badger key).
+func TestTrackerLongTag(t *testing.T) {
+	tr := newTracker(t, storagetest.OpenTemp(t))
+	long := strings.Repeat("v", 70_000)
+	d := &Doc{Timestamp: time.Now().UTC(), Level: "error", Tags: []Tag{{Key: "k", Value: long}, {Key: strings.Repeat("k", 300), Value: "v"}, {Key: "ok", Value: "yes"}},
+		Release: long, Environment: strings.Repeat("e", 65),
+		Exceptions: []grouping.Exception{{Type: "E", Value: "long tag " + strings.Repeat("é", 2000)}}}
+	id := submit(t, tr, 1, d)
+	is, _ := tr.Get(id)
+	if is.Tags["ok"]["yes"] != 1 || len(is.Tags["k"]) != 0 || len(is.Tags) != 2 {
+		t.Errorf("tags %v: want ok=yes and level counted, the long ones not", slices.Collect(maps.Keys(is.Tags)))
+	}
+	if len(is.Releases) != 0 || len(is.Environments) != 0 || is.FirstRelease != "" || len(is.Title) > maxTextLen || !utf8.ValidString(is.Title) {
+		t.Errorf("over-long release, environment or title kept: %d releases, %d environments, title of %d bytes", len(is.Releases), len(is.Environments), len(is.Title))
+	}
+	evs, err := tr.Events(id, time.Time{}, 10)
+	if err != nil || len(evs) != 1 || evs[0].Doc.Tags[0].Value != long {
+		t.Fatalf("events %d, %v: the long tag must stay in the event", len(evs), err)
+	}
+}
+
+func TestClip(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int // length of the result
+	}{
+		{"short", 5},
+		{strings.Repeat("a", maxTextLen), maxTextLen},
+		{strings.Repeat("a", maxTextLen+1), maxTextLen},
+		{strings.Repeat("é", maxTextLen), maxTextLen - 1}, // cut back to a character boundary
+	} {
+		got := clip(c.in)
+		if len(got) != c.want || !utf8.ValidString(got) || (len(c.in) > maxTextLen) != strings.HasSuffix(got, "…") {
+			t.Errorf("clip(%d bytes) = %d bytes %q…", len(c.in), len(got), got[:min(len(got), 10)])
+		}
 	}
 }
