@@ -200,6 +200,8 @@ type Tracker struct {
 	cfg Config
 	db  *storage.DB
 	log *slog.Logger
+	// writeEvents is db.WriteEvents; tests replace it to fail a commit.
+	writeEvents func([]storage.EventRecord, []storage.IssueRecord) error
 
 	queue chan *pending
 	// closing guards queue against sends after Close.
@@ -232,14 +234,15 @@ func New(cfg Config, db *storage.DB, reg prometheus.Registerer, log *slog.Logger
 		log = slog.New(slog.DiscardHandler)
 	}
 	t := &Tracker{
-		cfg:      cfg,
-		db:       db,
-		log:      log,
-		queue:    make(chan *pending, cfg.QueueSize),
-		done:     make(chan struct{}),
-		issues:   make(map[uint64]*Issue),
-		byHash:   make(map[issueKey]uint64),
-		projects: make(map[uint32]*Project),
+		cfg:         cfg,
+		db:          db,
+		writeEvents: db.WriteEvents,
+		log:         log,
+		queue:       make(chan *pending, cfg.QueueSize),
+		done:        make(chan struct{}),
+		issues:      make(map[uint64]*Issue),
+		byHash:      make(map[issueKey]uint64),
+		projects:    make(map[uint32]*Project),
 	}
 	if err := t.load(); err != nil {
 		return nil, err
@@ -480,7 +483,7 @@ func (t *Tracker) commit(batch []*pending) {
 	t.mu.Unlock()
 
 	if err == nil {
-		err = t.db.WriteEvents(events, recs)
+		err = t.writeEvents(events, recs)
 	}
 	if err != nil {
 		t.log.Error("cannot commit events", "events", len(batch), "err", err)

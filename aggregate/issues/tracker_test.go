@@ -2,10 +2,12 @@ package issues
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -196,6 +198,75 @@ func TestClip(t *testing.T) {
 		got := clip(c.in)
 		if len(got) != c.want || !utf8.ValidString(got) || (len(c.in) > maxTextLen) != strings.HasSuffix(got, "…") {
 			t.Errorf("clip(%d bytes) = %d bytes %q…", len(c.in), len(got), got[:min(len(got), 10)])
+		}
+	}
+}
+
+// TestTrackerFailedCommit fails one commit and checks that its events get
+// the error, that the issue table is as before it (counts, tags, a new
+// issue dropped), and that later events and a reload see only what was
+// stored.
+func TestTrackerFailedCommit(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	tr, err := New(Config{}, db, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fail atomic.Bool
+	errDisk := errors.New("disk full")
+	tr.writeEvents = func(evs []storage.EventRecord, recs []storage.IssueRecord) error {
+		if fail.Load() {
+			return errDisk
+		}
+		return db.WriteEvents(evs, recs)
+	}
+	go tr.Run()
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	doc := func(typ string, at time.Duration) *Doc {
+		return &Doc{Timestamp: t0.Add(at), Level: "error", Tags: []Tag{{Key: "region", Value: "eu"}}, User: &User{ID: typ + at.String()},
+			Exceptions: []grouping.Exception{{Type: typ, Value: "failed"}}}
+	}
+	try := func(n int, d *Doc) (uint64, error) {
+		in := &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())}
+		copy(in.EventID[:], fmt.Sprintf("event%011d", n))
+		return tr.Submit(context.Background(), in)
+	}
+	a := submit(t, tr, 1, doc("A", 0))
+
+	fail.Store(true)
+	if _, err := try(2, doc("A", time.Minute)); !errors.Is(err, errDisk) {
+		t.Fatalf("event of a failed commit: %v, want the write error", err)
+	}
+	if _, err := try(3, doc("B", time.Minute)); !errors.Is(err, errDisk) {
+		t.Fatalf("new issue's event of a failed commit: %v, want the write error", err)
+	}
+	is, _ := tr.Get(a)
+	if is.Count != 1 || is.Tags["region"]["eu"] != 1 || !is.LastSeen.Equal(t0) {
+		t.Errorf("A after a failed commit: count %d, region %d, last seen %v; want its state before", is.Count, is.Tags["region"]["eu"], is.LastSeen)
+	}
+	if _, total := tr.List(Filter{}, SortDate, 0, 10); total != 1 {
+		t.Errorf("%d issues after a failed commit that created one, want 1", total)
+	}
+
+	fail.Store(false)
+	if id := submit(t, tr, 4, doc("A", 2*time.Minute)); id != a {
+		t.Fatalf("A went to issue %d after the failure, want %d", id, a)
+	}
+	b := submit(t, tr, 5, doc("B", 2*time.Minute))
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	tr2 := newTracker(t, db)
+	for _, c := range []struct {
+		id     uint64
+		count  uint64
+		region uint64
+	}{{a, 2, 2}, {b, 1, 1}} {
+		is, ok := tr2.Get(c.id)
+		evs, err := tr2.Events(c.id, time.Time{}, 10)
+		if !ok || err != nil || is.Count != c.count || is.Tags["region"]["eu"] != c.region || uint64(len(evs)) != c.count {
+			t.Errorf("issue %d after reload: count %d, region %d, %d events stored (%v); want %d", c.id, is.Count, is.Tags["region"]["eu"], len(evs), err, c.count)
 		}
 	}
 }
