@@ -309,7 +309,13 @@ func (t *Tracker) load() error {
 	}
 	for id, is := range t.issues {
 		if is.Hash == "" {
-			return fmt.Errorf("issues: issue %d: %w: no grouping record", id, storage.ErrCorrupt)
+			// A commit large enough for Badger to split it into several
+			// transactions, cut by a crash, can leave an issue's state
+			// without its grouping record. None of its events was
+			// acknowledged; the next event of the group starts a new issue.
+			t.log.Warn("dropping an issue without its grouping record", "issue", id)
+			delete(t.issues, id)
+			continue
 		}
 		t.byHash[issueKey{is.Project, hashBytes(is.Hash)}] = id
 	}

@@ -270,3 +270,26 @@ func TestTrackerFailedCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackerLoadsWithoutGroupingRecord checks that an issue state stored
+// without its grouping record (a split commit cut by a crash) is dropped
+// at load instead of stopping the tracker from starting.
+func TestTrackerLoadsWithoutGroupingRecord(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	tr := newTracker(t, db)
+	a := submit(t, tr, 1, &Doc{Timestamp: time.Now().UTC(), Exceptions: []grouping.Exception{{Type: "A", Value: "kept"}}})
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	orphan := &Issue{ID: 99, Project: 1, Title: "orphan", Status: StatusUnresolved}
+	if err := db.WriteEvents(nil, []storage.IssueRecord{{ID: 99, Project: 1, LastSeen: 1, PrevLastSeen: 1, Data: orphan.encode()}}); err != nil {
+		t.Fatal(err)
+	}
+	tr2 := newTracker(t, db)
+	if _, ok := tr2.Get(99); ok {
+		t.Error("the issue without a grouping record was loaded")
+	}
+	if _, ok := tr2.Get(a); !ok {
+		t.Error("the complete issue was not loaded")
+	}
+}
