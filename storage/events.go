@@ -321,7 +321,7 @@ func (db *DB) issueParts(prefix byte, what string, fn func(id uint64, data []byt
 }
 
 // IssueTags calls fn with every stored tag count, grouped by issue in id
-// order; key and value are only valid during the call.
+// order.
 func (db *DB) IssueTags(fn func(issue uint64, tc TagCount) error) error {
 	if err := db.acquire(); err != nil {
 		return err
