@@ -120,6 +120,12 @@ type DB struct {
 
 	stopGC chan struct{}
 	gcDone chan struct{}
+
+	// absDir is cfg.Dir made absolute, as /proc/self/maps names files.
+	absDir     string
+	pagedOut   prometheus.Counter
+	pageOutOff chan struct{} // closed by Close to stop pageOutLoop
+	pageOutEnd chan struct{} // closed when pageOutLoop returns
 }
 
 // cachedSeries is one entry of the series cache.
@@ -142,6 +148,13 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: cannot create %q: %w", cfg.Dir, err)
+	}
+	absDir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	if d, err := filepath.EvalSymlinks(absDir); err == nil {
+		absDir = d // /proc/self/maps names files by their real path
 	}
 	if err := withDirLock(cfg.Dir, func() error { return removeEmptyFiles(cfg.Dir, log) }); err != nil {
 		return nil, err
@@ -183,6 +196,7 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		return nil, err
 	}
 	db := &DB{
+		absDir:        absDir,
 		issueSeq:      issueSeq,
 		codec:         codec,
 		cfg:           cfg,
@@ -201,6 +215,8 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		reg:           reg,
 		stopGC:        make(chan struct{}),
 		gcDone:        make(chan struct{}),
+		pageOutOff:    make(chan struct{}),
+		pageOutEnd:    make(chan struct{}),
 	}
 	undo := func() {
 		codec.close()
@@ -220,6 +236,11 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		go db.gcLoop(cfg.GCInterval)
 	} else {
 		close(db.gcDone)
+	}
+	if cfg.PageOutInterval > 0 {
+		go db.pageOutLoop(cfg.PageOutInterval)
+	} else {
+		close(db.pageOutEnd)
 	}
 	return db, nil
 }
@@ -331,6 +352,8 @@ func (db *DB) Close() error {
 
 	close(db.stopGC)
 	<-db.gcDone
+	close(db.pageOutOff)
+	<-db.pageOutEnd
 	if db.reg != nil {
 		for _, c := range db.collectors {
 			db.reg.Unregister(c)
@@ -384,6 +407,25 @@ func (db *DB) gcLoop(interval time.Duration) {
 	}
 }
 
+// pageOutLoop runs pageOut every interval until Close.
+func (db *DB) pageOutLoop(interval time.Duration) {
+	defer close(db.pageOutEnd)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.pageOutOff:
+			return
+		case <-t.C:
+			n, err := db.pageOut()
+			if err != nil {
+				db.log.Debug("cannot page out badger's mapped files", "err", err)
+			}
+			db.pagedOut.Add(float64(n))
+		}
+	}
+}
+
 // runGC calls RunValueLogGC(0.5) until it has nothing more to rewrite: 0.5
 // rewrites a value-log file once at least half of it is garbage, Badger's
 // recommended ratio.
@@ -428,6 +470,10 @@ func (db *DB) registerMetrics() error {
 		Name: "telltale_storage_vlog_size_bytes",
 		Help: "Size of the value log on disk, as last computed by Badger (at open, then every minute).",
 	}, func() float64 { _, v := db.bdb.Size(); return float64(v) })
+	db.pagedOut = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "telltale_storage_paged_out_bytes_total",
+		Help: "Bytes of Badger's mapped files (value-log files no longer written, tables) whose pages were handed back to the kernel (MADV_PAGEOUT).",
+	})
 	db.deferred = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "telltale_storage_history_samples_deferred_total",
 		Help: "Samples of new series not stored in their flush because it had created max_new_series_per_flush series; a later flush stores them.",
@@ -443,7 +489,7 @@ func (db *DB) registerMetrics() error {
 	if db.reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{db.gcRuns, db.deferred, lsm, vlog, budget} {
+	for _, c := range []prometheus.Collector{db.gcRuns, db.deferred, db.pagedOut, lsm, vlog, budget} {
 		if err := db.reg.Register(c); err != nil {
 			for _, done := range db.collectors {
 				db.reg.Unregister(done)
