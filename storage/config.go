@@ -59,8 +59,8 @@ type Config struct {
 	// GCInterval is how often value-log GC runs. Zero disables the GC loop.
 	GCInterval time.Duration
 	// PageOutInterval is how often the resident pages of Badger's mapped
-	// files that are no longer written are handed back to the kernel
-	// (Linux only; see DB.pageOut). Zero disables it.
+	// files are handed back to the kernel (Linux only; see DB.pageOut).
+	// Zero disables it.
 	PageOutInterval time.Duration
 	// SyncWrites makes every write fsync before it returns. Without it a
 	// write survives a process crash (kill -9) but not a power loss.
@@ -114,9 +114,9 @@ func DefaultConfig(dir string) Config {
 		// GC every 5 minutes is cheap when there is nothing to collect (it
 		// samples one file) and keeps disk use near the live data.
 		GCInterval: 5 * time.Minute,
-		// Every 10 s: RSS then holds the value-log file being written and
-		// what was read since, not every page written since start.
-		PageOutInterval: 10 * time.Second,
+		// Every 5 s: RSS then holds what Badger wrote or read in the last
+		// seconds, not every page written since start.
+		PageOutInterval: 5 * time.Second,
 		// Off by default: a flush survives kill -9 without it (DESIGN.md §5);
 		// fsync per write would cap throughput on slow disks.
 		SyncWrites: false,

@@ -472,7 +472,7 @@ func (db *DB) registerMetrics() error {
 	}, func() float64 { _, v := db.bdb.Size(); return float64(v) })
 	db.pagedOut = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "telltale_storage_paged_out_bytes_total",
-		Help: "Bytes of Badger's mapped files (value-log files no longer written, tables) whose pages were handed back to the kernel (MADV_PAGEOUT).",
+		Help: "Bytes of Badger's mapped files (value log, tables, memtable logs) whose pages were handed back to the kernel (MADV_PAGEOUT).",
 	})
 	db.deferred = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "telltale_storage_history_samples_deferred_total",

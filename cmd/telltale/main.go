@@ -38,6 +38,9 @@ const usage = `Usage:
 // 10 000 issues, the issue list spent 70 % of its CPU in GC.
 const defaultMemoryLimit = 192 << 20
 
+// defaultGCPercent is GOGC when the environment does not set it.
+const defaultGCPercent = 50
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -81,6 +84,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// may still exceed it; Go then behaves as without a limit).
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	// A collection when the heap has grown by half, not doubled: under an
+	// event flood the live heap is small (about 30 MB, most of it Badger's
+	// memtable) and the garbage large. Measured: peak RSS 170 MB instead of
+	// 200 MB, at no throughput cost we could tell from the noise.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
