@@ -28,6 +28,9 @@ type IssuesConfig struct {
 type sentryAPI struct {
 	cfg     IssuesConfig
 	tracker *issues.Tracker
+	// history returns the metric history behind the query API, or nil
+	// when it is off; stats_v2 reads Telltale's own counters from it.
+	history func() Querier
 }
 
 // EnableIssues serves the Sentry web API subset under /api/0/ over tracker,
@@ -39,7 +42,12 @@ func (s *Server) EnableIssues(t *issues.Tracker, cfg IssuesConfig) error {
 	if cfg.Organization == "" {
 		cfg.Organization = "main"
 	}
-	s.sentry = &sentryAPI{cfg: cfg, tracker: t}
+	s.sentry = &sentryAPI{cfg: cfg, tracker: t, history: func() Querier {
+		if s.prom == nil {
+			return nil
+		}
+		return s.prom.queryable.store
+	}}
 	return nil
 }
 
@@ -75,6 +83,11 @@ func (a *sentryAPI) serve(ctx *fasthttp.RequestCtx) string {
 		name = "sentry_issues"
 		if err = a.org(parts[1]); err == nil {
 			data, err = a.list(ctx, 0)
+		}
+	case len(parts) == 3 && parts[0] == "organizations" && parts[2] == "stats_v2" && get:
+		name = "sentry_stats"
+		if err = a.org(parts[1]); err == nil {
+			data, err = a.stats(ctx)
 		}
 	case len(parts) == 4 && parts[0] == "projects" && parts[3] == "issues" && get:
 		name = "sentry_issues"

@@ -112,6 +112,13 @@ func NewSentry(cfg SentryConfig, tracker *issues.Tracker, reg prometheus.Registe
 		Name: "telltale_sentry_project_events_total",
 		Help: "Error events stored by project (slug), and requests to the project rejected or rate limited (each carries at most one event).",
 	}, []string{"project", "outcome"})
+	// Every project's series start at zero, so that the metric history
+	// (and stats_v2 over it) counts the events of the first flush too.
+	for _, p := range tracker.Projects() {
+		for _, o := range []string{"stored", "rejected", "rate_limited"} {
+			s.projectEvents.WithLabelValues(p.Slug, o)
+		}
+	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{s.requests, s.items, s.rejected, s.discarded, s.projectEvents} {
 			if err := reg.Register(c); err != nil {
