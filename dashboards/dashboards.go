@@ -259,6 +259,52 @@ func sentryTable(title, description string, query *SentryQueryBuilder) *table.Pa
 		Span(24)
 }
 
+// sentryStatsGraph is a time-series panel of a Sentry stats query grouped
+// by outcome: events per bucket as stacked bars, a series per outcome
+// named by it (the plugin names each "Sum (Quantity)" with an Outcome
+// label, pkg/framer/converters.go), accepted green, invalid red and
+// rate_limited orange. Its minimum interval, 1m, keeps $__interval within
+// what stats_v2 accepts (1m to 1d).
+func sentryStatsGraph(title, description string, width uint32, query *SentryQueryBuilder) *timeseries.PanelBuilder {
+	color := func(c string) []dashboard.DynamicConfigValue {
+		return []dashboard.DynamicConfigValue{{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": c}}}
+	}
+	// The series whose name holds the outcome, whether Grafana matches
+	// the display name or the plugin's ("Sum (Quantity)" and labels).
+	outcome := func(o string) dashboard.MatcherConfig {
+		return dashboard.MatcherConfig{Id: "byRegexp", Options: ".*" + o + ".*"}
+	}
+	return timeseries.NewPanelBuilder().
+		Title(title).
+		Description(description).
+		Datasource(sentryDS()).
+		Targets([]cog.Builder[variants.Dataquery]{query.RefId("A").Datasource(sentryDS())}).
+		Interval("1m").
+		Unit("short").
+		Decimals(0).
+		Min(0).
+		Height(8).
+		Span(width).
+		DisplayName("${__field.labels.Outcome}").
+		DrawStyle(common.GraphDrawStyleBars).
+		BarAlignment(common.BarAlignmentAfter).
+		FillOpacity(60).
+		LineWidth(1).
+		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
+		ShowPoints(common.VisibilityModeNever).
+		Legend(common.NewVizLegendOptionsBuilder().
+			DisplayMode(common.LegendDisplayModeList).
+			Placement(common.LegendPlacementBottom).
+			ShowLegend(true).
+			Calcs([]string{"sum"})).
+		Tooltip(common.NewVizTooltipOptionsBuilder().
+			Mode(common.TooltipDisplayModeMulti).
+			Sort(common.SortOrderDescending)).
+		WithOverride(outcome("accepted"), color("green")).
+		WithOverride(outcome("invalid"), color("red")).
+		WithOverride(outcome("rate_limited"), color("orange"))
+}
+
 // rate is the per-second rate of counter over Grafana's rate interval,
 // summed by the labels in by ("" sums everything).
 func rate(counter, selector, by string) string {

@@ -5,6 +5,7 @@ package dashboards
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -318,5 +319,38 @@ func TestREADME(t *testing.T) {
 				t.Errorf("README.md does not describe panel %q of %s", p.Title, f.Name)
 			}
 		}
+	}
+}
+
+// TestSentryQueryJSON checks the JSON of both Sentry query types: the
+// fields of the plugin's query model for that type only (src/types.ts),
+// and a stats query the plugin would refuse (no field) refused by Build.
+func TestSentryQueryJSON(t *testing.T) {
+	for _, tc := range []struct {
+		b    *SentryQueryBuilder
+		want string
+	}{
+		{NewSentryIssuesBuilder("is:unresolved").RefId("A"),
+			`{"refId":"A","queryType":"issues","projectIds":[],"environments":[],"issuesQuery":"is:unresolved"}`},
+		{NewSentryStatsBuilder("error", "sum(quantity)").RefId("A").Projects("$project").GroupBy("outcome").Interval("$__interval"),
+			`{"refId":"A","queryType":"statsV2","projectIds":["$project"],"statsCategory":["error"],"statsFields":["sum(quantity)"],"statsGroupBy":["outcome"],"statsInterval":"$__interval"}`},
+		{NewSentryStatsBuilder("default", "sum(times_seen)").RefId("B").Outcomes("accepted", "invalid").Reasons("too_large"),
+			`{"refId":"B","queryType":"statsV2","projectIds":[],"statsCategory":["default"],"statsFields":["sum(times_seen)"],"statsGroupBy":[],"statsOutcome":["accepted","invalid"],"statsReason":["too_large"]}`},
+	} {
+		q, err := tc.b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := json.Marshal(q)
+		if err != nil || string(got) != tc.want {
+			t.Errorf("JSON %s (%v), want %s", got, err, tc.want)
+		}
+		back, err := SentryQueryVariantConfig().StrictDataqueryUnmarshaler(got)
+		if again, _ := json.Marshal(back); err != nil || string(again) != tc.want {
+			t.Errorf("read back and written: %s (%v), want %s", again, err, tc.want)
+		}
+	}
+	if _, err := NewSentryStatsBuilder("error").Build(); !errors.Is(err, ErrSentryStats) {
+		t.Errorf("a stats query without a field: %v, want ErrSentryStats", err)
 	}
 }

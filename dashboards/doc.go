@@ -7,9 +7,11 @@
 //   - telltale-statsd.json: an overview of the statsd series, templated by
 //     metric name and tag through label_values() and label_names()
 //     variables.
-//   - telltale-errors.json: the unresolved and newest issues through
-//     Grafana's Sentry data source plugin (grafana-sentry-datasource)
-//     pointed at Telltale's /api/0, next to the Sentry ingest self-metrics.
+//   - telltale-errors.json: the unresolved and newest issues, and error
+//     events over time by outcome (the plugin's Stats query, stats_v2),
+//     through Grafana's Sentry data source plugin
+//     (grafana-sentry-datasource) pointed at Telltale's /api/0, next to the
+//     Sentry ingest self-metrics.
 //
 // The JSON files are committed beside this package with the provisioning
 // files under provisioning/. Regenerate them after a change with

@@ -29,11 +29,12 @@ func projectVariable() *dashboard.QueryVariableBuilder {
 		Current(option("All", "$__all"))
 }
 
-// errorsDashboard shows the issues through Grafana's Sentry data source
-// plugin next to the Sentry ingest self-metrics.
+// errorsDashboard shows the issues and the error events over time through
+// Grafana's Sentry data source plugin next to the Sentry ingest
+// self-metrics.
 func errorsDashboard() *dashboard.DashboardBuilder {
 	return newDashboard("telltale-errors", "Telltale errors",
-		"Unresolved issues from Telltale's Sentry API (through Grafana's Sentry data source plugin), next to the Sentry ingest self-metrics. "+selfMetricsNote).
+		"Unresolved issues and error events over time from Telltale's Sentry API (through Grafana's Sentry data source plugin), next to the Sentry ingest self-metrics. "+selfMetricsNote).
 		WithVariable(sentryVariable()).
 		WithVariable(projectVariable()).
 		WithVariable(prometheusVariable("Prometheus", "The Prometheus data source holding Telltale's self-metrics: Telltale's own /api/v1, or a Prometheus that scrapes its /metrics.")).
@@ -57,10 +58,14 @@ func errorsDashboard() *dashboard.DashboardBuilder {
 			NewSentryIssuesBuilder("is:unresolved").Projects("$project").Sort("new").Limit(10)).
 			Height(8)).
 		WithRow(dashboard.NewRowBuilder("Error rate")).
+		WithPanel(sentryStatsGraph("Error events over time (Sentry data source)",
+			"Error events per interval by outcome, through the Sentry data source's Stats query (stats_v2): accepted (stored), invalid (rejected: bad key, too large, unparsable, ...), rate_limited. "+
+				"For the projects of the Project variable; counted by Telltale from its own telltale_sentry_project_events_total as its metric history recorded it (statsd.history, on by default), so as fine as statsd.flush_interval.",
+			24, NewSentryStatsBuilder("error", "sum(quantity)").Projects("$project").GroupBy("outcome").Interval("$__interval"))).
 		WithPanel(graph("Events/s by outcome", "Sentry events received per second: stored, or rejected.", "cps", 12,
 			q{rate("telltale_sentry_items_total", self+`, type="event"`, "outcome"), "{{outcome}}"})).
 		WithPanel(projectEventsGraph(12).
-			Description("Per second, by project (slug), every project (the Project variable, a project id, picks the issue tables' projects): " +
+			Description("Per second, by project (slug), every project (the Project variable, a project id, picks the projects of the Sentry data source's panels only): " +
 				"error events stored, and requests to the project rejected (bad key, too large, unparsable, ...) or rate limited; each request carries at most one event.")).
 		WithPanel(graph("Refused requests/s by reason", "Sentry ingest requests refused, by reason (auth_missing, auth_invalid, rate_limited, event_too_large, ...).", "reqps", 8,
 			q{rate("telltale_sentry_rejected_total", self, "reason"), "{{reason}}"})).

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -423,14 +425,44 @@ type sentryIssue struct {
 
 // sentryQuery mirrors the plugin's query model, SentryQuery of
 // pkg/query/model.go (commit 1644622485002516ebb56f4f4c2eb8733a779743),
-// for the fields of an issues query.
+// for the fields of an issues query and of a stats query (queryType
+// "statsV2").
 type sentryQuery struct {
-	QueryType    string   `json:"queryType"`
-	ProjectIds   []string `json:"projectIds,omitempty"`
-	Environments []string `json:"environments,omitempty"`
-	IssuesQuery  string   `json:"issuesQuery,omitempty"`
-	IssuesSort   string   `json:"issuesSort,omitempty"`
-	IssuesLimit  int64    `json:"issuesLimit,omitempty"`
+	QueryType     string   `json:"queryType"`
+	ProjectIds    []string `json:"projectIds,omitempty"`
+	Environments  []string `json:"environments,omitempty"`
+	IssuesQuery   string   `json:"issuesQuery,omitempty"`
+	IssuesSort    string   `json:"issuesSort,omitempty"`
+	IssuesLimit   int64    `json:"issuesLimit,omitempty"`
+	StatsCategory []string `json:"statsCategory,omitempty"`
+	StatsFields   []string `json:"statsFields,omitempty"`
+	StatsGroupBy  []string `json:"statsGroupBy,omitempty"`
+	StatsInterval string   `json:"statsInterval,omitempty"`
+	StatsOutcome  []string `json:"statsOutcome,omitempty"`
+	StatsReason   []string `json:"statsReason,omitempty"`
+}
+
+// sentryStatsV2Response mirrors StatsV2Response of pkg/sentry/stats_v2.go
+// (commit 3048affd9610a7c8b6f3bd2aa446ac341301a6bc).
+type sentryStatsV2Response struct {
+	Start     time.Time   `json:"start"`
+	End       time.Time   `json:"end"`
+	Intervals []time.Time `json:"intervals"`
+	Groups    []struct {
+		By struct {
+			Reason   string `json:"reason"`
+			Category string `json:"category"`
+			Outcome  string `json:"outcome"`
+		} `json:"by"`
+		Totals struct {
+			SumTimesSeen int64 `json:"sum(times_seen)"`
+			SumQuantity  int64 `json:"sum(quantity)"`
+		} `json:"totals"`
+		Series struct {
+			SumTimesSeen []int64 `json:"sum(times_seen)"`
+			SumQuantity  []int64 `json:"sum(quantity)"`
+		} `json:"series"`
+	} `json:"groups"`
 }
 
 // sentryIssuesPath is GetIssuesInput.ToQuery of pkg/sentry/issues.go
@@ -456,6 +488,102 @@ func sentryIssuesPath(org string, q sentryQuery, from, to time.Time) string {
 		params.Add("environment", env)
 	}
 	return fmt.Sprintf("/api/0/organizations/%s/issues/?", org) + params.Encode()
+}
+
+// sentryStatsIntervalRE is the interval syntax the plugin sends:
+// [number][m|h|d|w].
+var sentryStatsIntervalRE = regexp.MustCompile(`^(\d+)([mhdw])$`)
+
+// sentryStatsInterval does what normalizeStatsV2Interval of
+// pkg/sentry/stats_v2.go (commit 3048affd9610a7c8b6f3bd2aa446ac341301a6bc,
+// grafana/sentry-datasource#727) does to a stats query's interval before
+// the plugin sends it: an interval stats_v2 accepts (1m to 1d, dividing a
+// day, at most 1000 buckets between start and end aligned to it) is kept;
+// another one that parses ([number][mhdw], or a Go duration such as the
+// "15s" $__interval can be) becomes the smallest accepted one at least as
+// wide, "24h" if none; "" and what does not parse are kept.
+func sentryStatsInterval(interval string, from, to time.Time) string {
+	d, ok := parseStatsInterval(interval)
+	if !ok {
+		return interval
+	}
+	const day = 24 * time.Hour
+	fits := func(step time.Duration) bool {
+		if !to.After(from) {
+			return true
+		}
+		start, end := from.Truncate(step), to.Truncate(step)
+		if end.Before(to) {
+			end = end.Add(step)
+		}
+		return end.Sub(start)/step <= 1000
+	}
+	if sentryStatsIntervalRE.MatchString(interval) && d <= day && day%d == 0 && fits(d) {
+		return interval
+	}
+	for step := time.Minute; step <= day; step += time.Minute {
+		if day%step != 0 || step < d || !fits(step) {
+			continue
+		}
+		if step%time.Hour == 0 {
+			return fmt.Sprintf("%dh", int(step.Hours()))
+		}
+		return fmt.Sprintf("%dm", int(step.Minutes()))
+	}
+	return "24h"
+}
+
+// parseStatsInterval parses a stats interval as the plugin does
+// (parseStatsV2Interval): [number][m|h|d|w], or a positive Go duration.
+func parseStatsInterval(interval string) (time.Duration, bool) {
+	if m := sentryStatsIntervalRE.FindStringSubmatch(interval); m != nil {
+		n, err := strconv.Atoi(m[1])
+		if err != nil || n <= 0 {
+			return 0, false
+		}
+		return time.Duration(n) * map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]], true
+	}
+	d, err := time.ParseDuration(interval)
+	return d, err == nil && d > 0
+}
+
+// sentryStatsPath is SentryClient.GetStatsV2 with GetStatsV2Input.ToQuery
+// of pkg/sentry/stats_v2.go (commit
+// 3048affd9610a7c8b6f3bd2aa446ac341301a6bc), as HandleStatsV2 of
+// pkg/handlers/handlers.go calls it: the path and query string the plugin
+// requests for a stats query over [from, to], or the error it reports
+// instead of requesting.
+func sentryStatsPath(org string, q sentryQuery, from, to time.Time) (string, error) {
+	if len(q.StatsFields) < 1 {
+		return "", fmt.Errorf(`at least one "field" is required`)
+	}
+	if len(q.StatsCategory) < 1 {
+		return "", fmt.Errorf(`at least one "category" is required`)
+	}
+	interval := sentryStatsInterval(q.StatsInterval, from, to)
+	if interval != "" && !sentryStatsIntervalRE.MatchString(interval) {
+		return "", fmt.Errorf(`"interval" should be in the format [number][unit] where unit is one of m/h/d/w`)
+	}
+	params := url.Values{}
+	params.Set("start", from.Format("2006-01-02T15:04:05"))
+	params.Set("end", to.Format("2006-01-02T15:04:05"))
+	if interval != "" {
+		params.Add("interval", interval)
+	}
+	for _, kv := range []struct {
+		key    string
+		values []string
+	}{
+		{"category", q.StatsCategory}, {"field", q.StatsFields}, {"groupBy", q.StatsGroupBy},
+		{"project", q.ProjectIds}, {"outcome", q.StatsOutcome}, {"reason", q.StatsReason},
+	} {
+		for _, v := range kv.values {
+			if v != "" {
+				params.Add(kv.key, v)
+			}
+		}
+	}
+	return fmt.Sprintf("/api/0/organizations/%s/stats_v2/?", org) + params.Encode(), nil
 }
 
 // sentryFetch is SentryClient.Fetch of pkg/sentry/sentry.go (commit
@@ -489,13 +617,15 @@ func sentryFetch(base, path, token string, out any) error {
 
 // TestGrafanaSentryRequests replays the requests Grafana's Sentry data
 // source plugin makes against a live Telltale: the health check and the
-// project variable (the project list), and every issues query of the
-// errors dashboard, with the dashboard's $project set to every project as
+// project variable (the project list), every issues query of the errors
+// dashboard, with the dashboard's $project set to every project as
 // Grafana's "All" does, and the plugin's defaults (no sort, no limit) with
-// an environment; each answer must decode into the plugin's own types
-// and carry the issues sent.
+// an environment; then, after more traffic (events stored and rejected),
+// the dashboard's stats query ($__interval as Grafana sets it) and one
+// with the plugin's default interval (checkSentryStats). Each answer must
+// decode into the plugin's own types and carry the events sent.
 func TestGrafanaSentryRequests(t *testing.T) {
-	m, _ := feedTelltale(t)
+	m, more := feedTelltale(t)
 	base := "http://" + m.HTTPAddr()
 	org := m.Config.Organization
 
@@ -516,7 +646,7 @@ func TestGrafanaSentryRequests(t *testing.T) {
 		t.Errorf("projects with a wrong token: %v, want a 401 with a detail", err)
 	}
 
-	var queries []sentryQuery
+	var queries, stats []sentryQuery
 	for _, qs := range dashQueries(t) {
 		for _, q := range qs {
 			if q.Kind == dashboards.SentryVariable {
@@ -532,8 +662,8 @@ func TestGrafanaSentryRequests(t *testing.T) {
 			}
 			var sq sentryQuery
 			dec := json.NewDecoder(bytes.NewReader(q.Sentry))
-			if err := dec.Decode(&sq); err != nil || sq.QueryType != "issues" {
-				t.Fatalf("%s: %s (%v): want an issues query", q.Where, q.Sentry, err)
+			if err := dec.Decode(&sq); err != nil || (sq.QueryType != "issues" && sq.QueryType != "statsV2") {
+				t.Fatalf("%s: %s (%v): want an issues or a stats query", q.Where, q.Sentry, err)
 			}
 			// Grafana's "All" of a multi-value variable in csv format,
 			// split on commas by the plugin (src/app/replace.ts).
@@ -542,11 +672,24 @@ func TestGrafanaSentryRequests(t *testing.T) {
 				pids = append(pids, strings.Split(strings.ReplaceAll(id, "$project", strings.Join(ids, ",")), ",")...)
 			}
 			sq.ProjectIds = pids
+			if sq.QueryType == "statsV2" {
+				// The plugin's frontend interpolates the interval too
+				// (src/app/replace.ts since grafana/sentry-datasource#727):
+				// $__interval is the panel's minimum interval, 1m, for
+				// the last hour on a panel some hundred pixels wide.
+				iv, err := dashboards.Expand(sq.StatsInterval, dashboards.GrafanaVariables(map[string]string{"__interval": "1m"}))
+				if err != nil {
+					t.Fatalf("%s: %v", q.Where, err)
+				}
+				sq.StatsInterval = iv
+				stats = append(stats, sq)
+				continue
+			}
 			queries = append(queries, sq)
 		}
 	}
-	if len(queries) == 0 {
-		t.Fatal("no Sentry query in the dashboards")
+	if len(queries) == 0 || len(stats) == 0 {
+		t.Fatalf("%d issues and %d stats queries in the dashboards; want both", len(queries), len(stats))
 	}
 	queries = append(queries, sentryQuery{QueryType: "issues", IssuesQuery: "is:unresolved", Environments: []string{"production"}})
 
@@ -577,6 +720,168 @@ func TestGrafanaSentryRequests(t *testing.T) {
 			t.Errorf("GET %s: wrapped error issue %+v, want count 3 and 2 users", path, b)
 		}
 	}
+
+	// Stats: the dashboard's query, and the plugin's default interval
+	// (none: the server's, 1h) with both fields.
+	more()
+	stats = append(stats, sentryQuery{QueryType: "statsV2", ProjectIds: ids, StatsCategory: []string{"error"},
+		StatsFields: []string{"sum(quantity)", "sum(times_seen)"}, StatsGroupBy: []string{"outcome"}})
+	checkSentryStats(t, m, stats)
+}
+
+// checkSentryStats replays the plugin's stats queries qs against the live
+// Telltale m after its Sentry traffic: it waits for two flushes of the
+// metric history after the traffic, so that the history holds the
+// counters as they are now, and checks that each answer decodes into the
+// plugin's StatsV2Response with intervals in order, a series per bucket
+// summing to its total, and per outcome the counts of
+// telltale_sentry_project_events_total (accepted: the events stored,
+// which the issues count too).
+func checkSentryStats(t *testing.T, m *Main, qs []sentryQuery) {
+	t.Helper()
+	base := "http://" + m.HTTPAddr()
+	org := m.Config.Organization
+	c := dashPromClient(t, m.HTTPAddr())
+	ctx := context.Background()
+	samples := func() (int, error) {
+		v, _, _, err := c.Query(ctx, `count_over_time(telltale_sentry_project_events_total{job="telltale", project="backend", outcome="stored"}[1h])`, time.Now())
+		if vec, ok := v.(model.Vector); err == nil && ok && len(vec) == 1 {
+			return int(vec[0].Value), nil
+		}
+		return 0, fmt.Errorf("%v %v", v, err)
+	}
+	var n0 int
+	eventually(t, "the project events counter in the history", func() (err error) { n0, err = samples(); return err })
+	eventually(t, "two flushes of the history", func() error {
+		if n, err := samples(); err != nil || n < n0+2 {
+			return fmt.Errorf("%d samples, want %d (%v)", n, n0+2, err)
+		}
+		return nil
+	})
+
+	// What the stats must count: the counters, and the issues' events.
+	fams := scrapeMetrics(t, m)
+	want := map[string]int64{}
+	for outcome, sentryOutcome := range map[string]string{"stored": "accepted", "rejected": "invalid", "rate_limited": "rate_limited"} {
+		if s := series(fams, "telltale_sentry_project_events_total", "project", "backend", "outcome", outcome); s != nil {
+			want[sentryOutcome] = int64(s.GetCounter().GetValue())
+		}
+	}
+	to := time.Now().UTC().Add(time.Second)
+	from := to.Add(-time.Hour)
+	issues := []sentryIssue{}
+	if err := sentryFetch(base, sentryIssuesPath(org, sentryQuery{QueryType: "issues"}, from, to), testToken, &issues); err != nil {
+		t.Fatal(err)
+	}
+	var stored int64
+	for _, is := range issues {
+		n, _ := strconv.ParseInt(is.Count, 10, 64)
+		stored += n
+	}
+	if stored < 5 || want["accepted"] != stored || want["invalid"] < 1 {
+		t.Fatalf("events stored %d by the issues, counters %v: want the events sent, and some rejected", stored, want)
+	}
+
+	for _, q := range qs {
+		path, err := sentryStatsPath(org, q, from, to)
+		if err != nil {
+			t.Errorf("%+v: the plugin refuses it: %v", q, err)
+			continue
+		}
+		step := time.Hour // Sentry's default, and Telltale's
+		if u, err := url.Parse(path); err == nil && u.Query().Has("interval") {
+			d, ok := parseStatsInterval(u.Query().Get("interval"))
+			if !ok {
+				t.Fatalf("%s: bad interval", path)
+			}
+			step = d
+		}
+		var st sentryStatsV2Response
+		if err := sentryFetch(base, path, testToken, &st); err != nil {
+			t.Errorf("GET %s: %v", path, err)
+			continue
+		}
+		totals := map[string]int64{}
+		for _, g := range st.Groups {
+			totals[g.By.Outcome] = g.Totals.SumQuantity
+		}
+		t.Logf("GET %s: %d intervals from %v, events by outcome %v", path, len(st.Intervals), st.Start, totals)
+		if problems := statsProblems(st, q, step, want); len(problems) > 0 {
+			t.Errorf("GET %s:\n%s\nanswer: %s", path, strings.Join(problems, "\n"), rawGet(t, base+path))
+		}
+	}
+}
+
+// statsProblems lists what is wrong with the stats answer st to q with
+// buckets of step: intervals, series lengths and sums, and the totals by
+// outcome against want.
+func statsProblems(st sentryStatsV2Response, q sentryQuery, step time.Duration, want map[string]int64) []string {
+	var out []string
+	if len(st.Intervals) == 0 {
+		return []string{"no intervals"}
+	}
+	for i := 1; i < len(st.Intervals); i++ {
+		if d := st.Intervals[i].Sub(st.Intervals[i-1]); d != step {
+			out = append(out, fmt.Sprintf("intervals %d and %d %s apart, want %s", i-1, i, d, step))
+			break
+		}
+	}
+	if !st.Intervals[0].Equal(st.Intervals[0].Truncate(step)) {
+		out = append(out, fmt.Sprintf("first interval %s not aligned to %s", st.Intervals[0], step))
+	}
+	got := map[string]int64{}
+	for _, g := range st.Groups {
+		if _, dup := got[g.By.Outcome]; dup {
+			out = append(out, fmt.Sprintf("outcome %q in two groups", g.By.Outcome))
+		}
+		got[g.By.Outcome] = g.Totals.SumQuantity
+		for _, f := range []struct {
+			name   string
+			series []int64
+			total  int64
+		}{{"sum(quantity)", g.Series.SumQuantity, g.Totals.SumQuantity}, {"sum(times_seen)", g.Series.SumTimesSeen, g.Totals.SumTimesSeen}} {
+			if !slices.Contains(q.StatsFields, f.name) {
+				continue
+			}
+			// The plugin charts a series only if it has a value per
+			// interval (ConvertStatsV2ResponseToFrame).
+			if len(f.series) != len(st.Intervals) {
+				out = append(out, fmt.Sprintf("outcome %q: %d values of %s for %d intervals", g.By.Outcome, len(f.series), f.name, len(st.Intervals)))
+			}
+			var sum int64
+			for _, v := range f.series {
+				sum += v
+			}
+			if sum != f.total {
+				out = append(out, fmt.Sprintf("outcome %q: %s series sums to %d, total %d", g.By.Outcome, f.name, sum, f.total))
+			}
+			if f.total != g.Totals.SumQuantity {
+				out = append(out, fmt.Sprintf("outcome %q: %s total %d, sum(quantity) %d: one event is seen once", g.By.Outcome, f.name, f.total, g.Totals.SumQuantity))
+			}
+		}
+	}
+	// An outcome without events may have no group.
+	for outcome, n := range want {
+		if g, ok := got[outcome]; (ok || n != 0) && g != n {
+			out = append(out, fmt.Sprintf("outcome %q: %d events, want %d", outcome, g, n))
+		}
+	}
+	return out
+}
+
+// rawGet returns the answer to a GET of u with the test token, for a
+// failure message.
+func rawGet(t *testing.T, u string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.Status + " " + string(b)
 }
 
 // findIssueIn returns the issue whose title contains title, or nil.
