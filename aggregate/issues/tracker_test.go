@@ -293,3 +293,33 @@ func TestTrackerLoadsWithoutGroupingRecord(t *testing.T) {
 		t.Error("the complete issue was not loaded")
 	}
 }
+
+// TestTrackerTagsWrittenSoon checks that the tag counts a commit defers
+// (tagsEvery) are written within a few seconds without another event.
+func TestTrackerTagsWrittenSoon(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	tr := newTracker(t, db)
+	doc := &Doc{Timestamp: time.Now().UTC(), Tags: []Tag{{Key: "region", Value: "eu"}}, Exceptions: []grouping.Exception{{Type: "A", Value: "x"}}}
+	id := submit(t, tr, 1, doc)
+	submit(t, tr, 2, doc) // within tagsEvery of the first: its count waits
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var stored uint64
+		err := db.IssueTags(func(issue uint64, tc storage.TagCount) error {
+			if issue == id && tc.Key == "region" && tc.Value == "eu" {
+				stored = tc.Count
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stored region=eu count %d after 5 s, want 2", stored)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
