@@ -151,7 +151,10 @@ type projectJSON struct {
 	Platform    string    `json:"platform"`
 	DateCreated time.Time `json:"dateCreated"`
 	DSN         string    `json:"dsn"`
-	Org         struct {
+	// Environments are the environments the project's events were sent
+	// from, as Sentry lists them (Grafana's Sentry data source offers them).
+	Environments []string `json:"environments"`
+	Org          struct {
 		Slug string `json:"slug"`
 		Name string `json:"name"`
 	} `json:"organization"`
@@ -166,7 +169,8 @@ func (a *sentryAPI) projects() []projectJSON {
 }
 
 func (a *sentryAPI) projectJSON(p issues.Project) projectJSON {
-	j := projectJSON{ID: strconv.FormatUint(uint64(p.ID), 10), Slug: p.Slug, Name: p.Name, Platform: p.Platform, DateCreated: p.Created}
+	j := projectJSON{ID: strconv.FormatUint(uint64(p.ID), 10), Slug: p.Slug, Name: p.Name, Platform: p.Platform, DateCreated: p.Created,
+		Environments: a.tracker.Environments(p.ID)}
 	j.Org.Slug, j.Org.Name = a.cfg.Organization, a.cfg.Organization
 	if len(p.Keys) > 0 {
 		j.DSN = DSN(a.cfg.PublicURL, p.Keys[0], p.ID)

@@ -241,6 +241,27 @@ func anyIn(want, have []string) bool {
 	return false
 }
 
+// Environments returns the environments seen in the issues of project,
+// sorted (each issue keeps at most 20).
+func (t *Tracker) Environments(project uint32) []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	seen := map[string]bool{}
+	for _, is := range t.issues {
+		if is.Project == project {
+			for _, e := range is.Environments {
+				seen[e] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for e := range seen {
+		out = append(out, e)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Get returns a copy of issue id.
 func (t *Tracker) Get(id uint64) (Issue, bool) {
 	t.mu.RLock()

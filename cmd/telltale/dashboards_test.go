@@ -638,6 +638,9 @@ func TestGrafanaSentryRequests(t *testing.T) {
 	if len(projects) != 1 || projects[0].ID != "1" || projects[0].Slug != "backend" || projects[0].DateCreated.IsZero() {
 		t.Fatalf("projects = %+v, want backend (id 1) with its creation date", projects)
 	}
+	if !slices.Contains(projects[0].Environments, "production") {
+		t.Errorf("project environments %v, want the production the events came from", projects[0].Environments)
+	}
 	ids := make([]string, len(projects))
 	for i, p := range projects {
 		ids[i] = p.ID
