@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -618,13 +619,30 @@ func eventJSON(ev *issues.StoredEvent, is *issues.Issue, full bool) map[string]a
 		entries = append(entries, map[string]any{"type": "message", "data": map[string]any{"formatted": msg, "message": d.LogTemplate, "params": d.LogParams}})
 	}
 	if len(d.Breadcrumbs) > 0 {
-		entries = append(entries, map[string]any{"type": "breadcrumbs", "data": map[string]any{"values": d.Breadcrumbs}})
+		vals := make([]map[string]any, len(d.Breadcrumbs))
+		for i, b := range d.Breadcrumbs {
+			var ts any
+			if !b.Timestamp.IsZero() {
+				ts = b.Timestamp
+			}
+			vals[i] = map[string]any{"timestamp": ts, "type": orNil(b.Type), "category": orNil(b.Category),
+				"message": orNil(b.Message), "level": orNil(b.Level), "data": rawOrNil(b.Data)}
+		}
+		entries = append(entries, map[string]any{"type": "breadcrumbs", "data": map[string]any{"values": vals}})
 	}
-	if d.Request != nil {
-		entries = append(entries, map[string]any{"type": "request", "data": d.Request})
+	if r := d.Request; r != nil {
+		entries = append(entries, map[string]any{"type": "request", "data": map[string]any{
+			"method": orNil(r.Method), "url": orNil(r.URL), "query": queryPairs(r.QueryString),
+			"headers": pairs(r.Headers), "data": rawOrNil(r.Data),
+		}})
 	}
 	if len(d.Threads) > 0 {
-		entries = append(entries, map[string]any{"type": "threads", "data": map[string]any{"values": d.Threads}})
+		vals := make([]map[string]any, len(d.Threads))
+		for i, th := range d.Threads {
+			vals[i] = map[string]any{"id": orNil(th.ID), "name": orNil(th.Name), "crashed": th.Crashed, "current": th.Current,
+				"stacktrace": map[string]any{"frames": nonNilFrames(th.Frames)}}
+		}
+		entries = append(entries, map[string]any{"type": "threads", "data": map[string]any{"values": vals}})
 	}
 	out := map[string]any{
 		"id": ev.ID, "eventID": ev.ID, "groupID": strconv.FormatUint(ev.Issue, 10),
@@ -633,13 +651,67 @@ func eventJSON(ev *issues.StoredEvent, is *issues.Issue, full bool) map[string]a
 		"dateCreated": ev.Time, "dateReceived": ev.Time,
 		"platform": d.Platform, "type": is.Type, "level": d.Level,
 		"release": d.Release, "environment": d.Environment, "logger": d.Logger,
-		"tags": tags, "user": d.User,
+		"tags": tags, "user": userJSON(d.User),
 		"fingerprints": []string{is.Hash}, "metadata": metadata(is.Metadata),
 	}
 	if full {
 		out["contexts"], out["extra"], out["entries"] = rawOrEmpty(d.Contexts), rawOrEmpty(d.Extra), entries
 	}
 	return out
+}
+
+// userJSON is the event's user with Sentry's field names, or nil.
+func userJSON(u *issues.User) map[string]any {
+	if u == nil {
+		return nil
+	}
+	return map[string]any{"id": orNil(u.ID), "email": orNil(u.Email), "username": orNil(u.Username),
+		"ip_address": orNil(u.IPAddress), "data": rawOrNil(u.Data)}
+}
+
+// pairs writes key/value pairs as Sentry's [[key, value], ...].
+func pairs(ts []issues.Tag) [][2]string {
+	out := make([][2]string, len(ts))
+	for i, t := range ts {
+		out[i] = [2]string{t.Key, t.Value}
+	}
+	return out
+}
+
+// queryPairs splits a query string into Sentry's [[key, value], ...], in
+// order.
+func queryPairs(q string) [][2]string {
+	out := [][2]string{}
+	for part := range strings.SplitSeq(q, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		if uk, err := url.QueryUnescape(k); err == nil {
+			k = uk
+		}
+		if uv, err := url.QueryUnescape(v); err == nil {
+			v = uv
+		}
+		out = append(out, [2]string{k, v})
+	}
+	return out
+}
+
+// orNil is s, or nil (JSON null) when empty, as Sentry leaves unset fields.
+func orNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// rawOrNil is raw JSON, or nil when absent.
+func rawOrNil(r json.RawMessage) any {
+	if len(r) == 0 {
+		return nil
+	}
+	return r
 }
 
 func nonNilFrames(fs []grouping.Frame) []grouping.Frame {

@@ -127,7 +127,7 @@ function eventCard(ev, latest) {
   if (user) {
     sections.push(section('User', kvTable({
       id: pick(user, 'ID', 'id'), email: pick(user, 'Email', 'email'), username: pick(user, 'Username', 'username'),
-      ip_address: pick(user, 'IPAddress', 'ip_address'), ...(typeof user.Data === 'object' ? user.Data : {}),
+      ip_address: pick(user, 'IPAddress', 'ip_address'), ...(typeof (user.Data ?? user.data) === 'object' ? (user.Data ?? user.data) : {}),
     })));
   }
   if (ev.tags?.length) sections.push(section('Tags', h('div.chips', ev.tags.map((t) => h('span.chip', h('span', t.key), h('span', t.value))))));
@@ -258,7 +258,8 @@ function request(r) {
   const headers = (pick(r, 'Headers', 'headers') || []).map((x) => Array.isArray(x) ? x : [pick(x, 'Key', 'key'), pick(x, 'Value', 'value')]);
   const data = pick(r, 'Data', 'data');
   const url = pick(r, 'URL', 'url') || '';
-  const qs = pick(r, 'QueryString', 'query_string');
+  const qs = pick(r, 'QueryString', 'query_string') ||
+    (Array.isArray(r.query) ? r.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&') : '');
   return [
     h('p.mono', { style: { marginBottom: '10px', wordBreak: 'break-all' } }, h('strong', pick(r, 'Method', 'method') || 'GET'), ' ', url, qs ? '?' + qs : ''),
     headers.length ? kvTable(Object.fromEntries(headers)) : null,
