@@ -457,6 +457,8 @@ func TestUIBrowser(t *testing.T) {
 	b.wait("the filtered names", `document.querySelectorAll('.metric-list button').length === 1`)
 	b.do("chart", chromedp.Click(chromedp.CSS(`.metric-list button[title="ui_orders"]`)))
 	b.wait("the chart", `document.querySelectorAll('svg.chart path.line').length === 2 && document.querySelectorAll('.series-list tr').length === 2`)
+	b.do("search series by label", chromedp.SendKeys(chromedp.CSS(`input[aria-label="Filter series by label"]`), "region=eu"))
+	b.wait("the series of region eu", `document.querySelectorAll('.series-list tr').length === 1 && document.querySelector('.series-list td').textContent.includes('region="eu"')`)
 	b.do("the last 5 minutes", chromedp.SetValue(chromedp.CSS(`select[aria-label="Time range"]`), "5m"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('select[aria-label="Time range"]').dispatchEvent(new Event('change'))`))
 	b.wait("a line over 5 minutes", `location.hash.includes('range=5m') && [...document.querySelectorAll('svg.chart path.line')].filter(p => (p.getAttribute('d').match(/L/g) || []).length >= 2).length === 2`)

@@ -102,7 +102,8 @@ export async function metricsView(main, params, token) {
     (data.result.length > MAX_SERIES) ? h('li.faint', `${data.result.length - MAX_SERIES} more series not drawn`) : null);
 }
 
-// seriesTable lists the label sets of name, each a link that charts it.
+// seriesTable lists the label sets of name, each a link that charts it,
+// with a filter by label (region=eu, or any part of a label set).
 async function seriesTable(slot, name, start, end, token) {
   let list;
   try {
@@ -111,14 +112,23 @@ async function seriesTable(slot, name, start, end, token) {
     return;
   }
   if (!isCurrent(token) || !list?.length) return;
+  const rows = h('tbody');
+  const count = h('span.faint');
+  const filter = h('input', { type: 'search', placeholder: 'Filter by label, e.g. region=eu', 'aria-label': 'Filter series by label', spellcheck: 'false', autocomplete: 'off' });
+  const show = () => {
+    // "k=v" matches the label k="v…"; anything else any part of the set.
+    const f = filter.value.trim().toLowerCase().replace(/^([a-z_][a-z0-9_]*)=([^"]*)$/, '$1="$2');
+    const hits = list.map((m) => labelText(m)).filter((sel) => !f || sel.toLowerCase().includes(f));
+    mount(count, f ? `${num(hits.length)} of ${num(list.length)} series of ${name}` : `${num(list.length)} of ${name}`);
+    mount(rows, hits.slice(0, 50).map((sel) => h('tr', h('td', sel), h('td', { style: { textAlign: 'right', whiteSpace: 'nowrap' } },
+      h('button.btn.btn-sm', { type: 'button', onclick: () => go('/metrics', { expr: sel, name }) }, 'Chart'),
+      ' ',
+      h('button.btn.btn-sm', { type: 'button', onclick: () => go('/metrics', { expr: `rate(${sel}[1m])`, name }) }, 'Rate')))));
+  };
+  filter.addEventListener('input', debounce(show, 80));
   mount(slot, h('section.card', { 'aria-label': `Series of ${name}`, style: { marginTop: '16px' } },
-    h('div.section-title', h('h2', 'Series'), h('span.faint', `${num(list.length)} of ${name}`)),
-    h('div', { style: { overflowX: 'auto' } }, h('table.table.series-list',
-      h('tbody', list.slice(0, 50).map((m) => {
-        const sel = labelText(m);
-        return h('tr', h('td', sel), h('td', { style: { textAlign: 'right', whiteSpace: 'nowrap' } },
-          h('button.btn.btn-sm', { type: 'button', onclick: () => go('/metrics', { expr: sel, name }) }, 'Chart'),
-          ' ',
-          h('button.btn.btn-sm', { type: 'button', onclick: () => go('/metrics', { expr: `rate(${sel}[1m])`, name }) }, 'Rate')));
-      }))))));
+    h('div.section-title', h('h2', 'Series'), count),
+    h('div.side-search', filter),
+    h('div', { style: { overflowX: 'auto' } }, h('table.table.series-list', rows))));
+  show();
 }
