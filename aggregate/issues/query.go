@@ -281,10 +281,12 @@ func (t *Tracker) SetStatus(id uint64, status string) (Issue, error) {
 	default:
 		return Issue{}, fmt.Errorf("issues: unknown status %q", status)
 	}
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	is, ok := t.issues[id]
 	if !ok {
+		t.mu.Unlock()
 		return Issue{}, fmt.Errorf("%w: issue %d", ErrNotFound, id)
 	}
 	prev := *is
@@ -298,9 +300,15 @@ func (t *Tracker) SetStatus(id uint64, status string) (Issue, error) {
 		is.ResolvedAt, is.Substatus = time.Time{}, "ongoing"
 	}
 	ms := is.LastSeen.UnixMilli()
-	err := t.db.WriteEvents(nil, []storage.IssueRecord{{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}})
+	rec := storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
+	t.mu.Unlock()
+	// writeMu keeps commits out until the record is written: no state of
+	// this issue is encoded or written meanwhile.
+	err := t.db.WriteEvents(nil, []storage.IssueRecord{rec})
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err != nil {
-		*is = prev
+		is.Status, is.Substatus, is.ResolvedAt = prev.Status, prev.Substatus, prev.ResolvedAt
 		return Issue{}, err
 	}
 	return copyIssue(is, true), nil
@@ -308,16 +316,25 @@ func (t *Tracker) SetStatus(id uint64, status string) (Issue, error) {
 
 // Delete removes issue id with its events.
 func (t *Tracker) Delete(id uint64) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	t.mu.RLock()
 	is, ok := t.issues[id]
+	var rec storage.IssueRecord
+	if ok {
+		rec = storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: is.LastSeen.UnixMilli()}
+	}
+	t.mu.RUnlock()
 	if !ok {
 		return fmt.Errorf("%w: issue %d", ErrNotFound, id)
 	}
-	h := hashBytes(is.Hash)
-	if err := t.db.DeleteIssue(storage.IssueRecord{ID: id, Project: is.Project, Hash: h, LastSeen: is.LastSeen.UnixMilli()}); err != nil {
+	// Readers go on meanwhile; writeMu keeps commits out.
+	if err := t.db.DeleteIssue(rec); err != nil {
 		return err
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := rec.Hash
 	delete(t.byHash, issueKey{is.Project, h})
 	delete(t.issues, id)
 	return nil

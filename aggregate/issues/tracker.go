@@ -216,6 +216,13 @@ type Tracker struct {
 	closed  bool
 	done    chan struct{}
 
+	// writeMu orders the writes of issue state, each from its encoding
+	// to its return: a commit's, a status change's, a deletion's and the
+	// deferred ones. Without it a status change written during a commit
+	// could be overwritten in storage by the commit's older encoding. It
+	// is taken before mu, which is not held while a write waits for disk.
+	writeMu sync.Mutex
+
 	mu       sync.RWMutex
 	issues   map[uint64]*Issue
 	byHash   map[issueKey]uint64
@@ -453,6 +460,8 @@ func (t *Tracker) Close(ctx context.Context) error {
 // event. On a write error the touched issues are reloaded from storage (the
 // last durable state) and every event of the batch gets the error.
 func (t *Tracker) commit(batch []*pending) {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
 	start := time.Now()
 	events := make([]storage.EventRecord, 0, len(batch))
 	issueIDs := make([]uint64, len(batch))
@@ -568,8 +577,9 @@ func (is *Issue) sketch(now time.Time) ([]byte, error) {
 // commits deferred: those older than tagsEvery and sketchEvery, or all of
 // them when force (at Close). It runs on the committer's goroutine.
 func (t *Tracker) saveDeferred(force bool) error {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	now := time.Now()
 	var recs []storage.IssueRecord
 	var written []*Issue
@@ -587,6 +597,7 @@ func (t *Tracker) saveDeferred(force bool) error {
 		if users {
 			var err error
 			if rec.Users, err = is.sketch(now); err != nil {
+				t.mu.Unlock()
 				return err
 			}
 		}
@@ -596,17 +607,20 @@ func (t *Tracker) saveDeferred(force bool) error {
 		recs = append(recs, rec)
 		written = append(written, is)
 	}
+	t.mu.Unlock()
 	if len(recs) == 0 {
 		return nil
 	}
 	err := t.db.WriteEvents(nil, recs)
 	if err != nil {
 		// Write everything of these issues again next time.
+		t.mu.Lock()
 		for i, is := range written {
 			is.allTagsDirty = is.allTagsDirty || recs[i].Tags != nil
 			is.usersDirty = is.usersDirty || recs[i].Users != nil
 			is.staticDirty = is.staticDirty || recs[i].Static != nil
 		}
+		t.mu.Unlock()
 	}
 	return err
 }

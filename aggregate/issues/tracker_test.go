@@ -323,3 +323,57 @@ func TestTrackerTagsWrittenSoon(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestTrackerStatusDuringCommit changes an issue's status while a commit
+// of its event is waiting for the disk, and checks that storage ends with
+// the new status: the commit's older encoding of the issue must not be
+// written after the status change.
+func TestTrackerStatusDuringCommit(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	tr, err := New(Config{}, db, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var block atomic.Bool
+	entered, release := make(chan struct{}), make(chan struct{})
+	tr.writeEvents = func(evs []storage.EventRecord, recs []storage.IssueRecord) error {
+		if len(evs) > 0 && block.Load() {
+			entered <- struct{}{}
+			<-release
+		}
+		return db.WriteEvents(evs, recs)
+	}
+	go tr.Run()
+	doc := &Doc{Timestamp: time.Now().UTC(), Exceptions: []grouping.Exception{{Type: "A", Value: "x"}}}
+	id := submit(t, tr, 0, doc)
+
+	block.Store(true)
+	committed := make(chan error, 1)
+	go func() {
+		in := &Incoming{Project: 1, Doc: doc, Group: grouping.Group(doc.Grouping())}
+		copy(in.EventID[:], "event00000000001")
+		_, err := tr.Submit(context.Background(), in)
+		committed <- err
+	}()
+	<-entered // the commit has encoded the issue as unresolved
+	statusSet := make(chan error, 1)
+	go func() {
+		_, err := tr.SetStatus(id, StatusIgnored)
+		statusSet <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let SetStatus write, if it could
+	close(release)
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-statusSet; err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := newTracker(t, db).Get(id)
+	if !ok || got.Status != StatusIgnored || got.Count != 2 {
+		t.Fatalf("after reload: status %q, count %d; want ignored, 2", got.Status, got.Count)
+	}
+}
