@@ -1,7 +1,9 @@
 // Package benchproc runs the server under test for the benchmark drivers
-// (statsdbench, sentrybench): it starts the process with its output in a
-// log file, waits for its readiness URL, notices when it exits, stops it,
-// and reads its CPU time and memory from /proc.
+// (statsdbench, sentrybench, issuelist): it starts the process with its
+// output in a log file, waits for its readiness URL, notices when it exits,
+// stops it, and reads its CPU time and memory from /proc. It also holds
+// what the drivers share about the host and the API: the load average, the
+// disk a store takes, and the next page of a Sentry list.
 package benchproc
 
 import (

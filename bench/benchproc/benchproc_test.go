@@ -68,3 +68,22 @@ func TestProcess(t *testing.T) {
 	}
 	q.Stop()
 }
+
+func TestNextCursor(t *testing.T) {
+	const u = "http://127.0.0.1:8080/api/0/organizations/main/issues/?query=a,b&cursor="
+	for _, c := range []struct {
+		values []string
+		want   string
+		more   bool
+	}{
+		{[]string{`<` + u + `0:0:1>; rel="previous"; results="false"; cursor="0:0:1", <` + u + `0:25:0>; rel="next"; results="true"; cursor="0:25:0"`}, "0:25:0", true},
+		{[]string{`<` + u + `0:0:1>; rel="previous"; results="true"; cursor="0:0:1", <` + u + `0:50:0>; rel="next"; results="false"; cursor="0:50:0"`}, "0:50:0", false},
+		{[]string{`<` + u + `0:0:1>; rel="previous"; results="false"; cursor="0:0:1"`, `<` + u + `0:25:0>; rel="next"; results="true"; cursor="0:25:0"`}, "0:25:0", true},
+		{nil, "", false},
+	} {
+		got, more := NextCursor(c.values)
+		if got != c.want || more != c.more {
+			t.Errorf("NextCursor(%q) = %q, %v; want %q, %v", c.values, got, more, c.want, c.more)
+		}
+	}
+}

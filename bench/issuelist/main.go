@@ -340,7 +340,7 @@ func measure(ctx context.Context, c *config, rep *report, logf func(string, ...a
 		rep.Filled = true
 	}
 	rep.Fill = m
-	rep.DiskBytes = dirBytes(filepath.Join(dir, "data"))
+	rep.DiskBytes = benchproc.DirBytes(filepath.Join(dir, "data"))
 
 	logf("telltale: starting on %s (%.2f GB on disk)", dir, float64(rep.DiskBytes)/1e9)
 	srv, ready, err := startServer(ctx, c, dir, "issuelist-telltale.log")
@@ -354,7 +354,7 @@ func measure(ctx context.Context, c *config, rep *report, logf func(string, ...a
 	}
 	logf("telltale: ready in %v, RSS %.1f MB", ready.Round(time.Millisecond), float64(rep.ReadyRSS)/1e6)
 
-	rep.LoadAvg = loadAvg()
+	rep.LoadAvg = benchproc.LoadAvg()
 	var failed []string
 	if err := timeRequests(ctx, c, srv, rep, logf); err != nil {
 		return fmt.Errorf("%w: %v", errFailed, err)
@@ -769,7 +769,7 @@ func timeRequests(ctx context.Context, c *config, srv *server, rep *report, logf
 	rep.Issue = top[0].ID
 	cursor := ""
 	for page := 1; page < 5; page++ {
-		next, ok := nextCursor(a.header.Values("Link"))
+		next, ok := benchproc.NextCursor(a.header.Values("Link"))
 		if !ok {
 			return fmt.Errorf("GET %s: no page %d in the Link header %q", orgIssues, page+1, a.header.Values("Link"))
 		}
@@ -874,7 +874,7 @@ func checkCounts(ctx context.Context, srv *server, m *fillMarker) (v countCheck)
 			v.Issues++
 			v.CountSum += n
 		}
-		next, more := nextCursor(a.header.Values("Link"))
+		next, more := benchproc.NextCursor(a.header.Values("Link"))
 		if !more {
 			break
 		}
@@ -887,51 +887,6 @@ func checkCounts(ctx context.Context, srv *server, m *fillMarker) (v countCheck)
 	}
 	v.Passed = v.Issues == v.WantIssues && v.CountSum == v.WantCountSum
 	return v
-}
-
-// nextCursor finds the rel="next" link in Link header values, Sentry's way:
-// `<URL>; rel="next"; results="true"; cursor="C"`, and returns its cursor
-// and whether that page has results.
-func nextCursor(values []string) (string, bool) {
-	for _, v := range values {
-		for _, link := range splitLinks(v) {
-			params := make(map[string]string)
-			for part := range strings.SplitSeq(link, ";") {
-				if k, val, ok := strings.Cut(strings.TrimSpace(part), "="); ok {
-					params[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(val), `"`)
-				}
-			}
-			if params["rel"] == "next" {
-				c := params["cursor"]
-				return c, params["results"] == "true" && c != ""
-			}
-		}
-	}
-	return "", false
-}
-
-// splitLinks splits a Link header value at the commas between links, not
-// those inside <URL>.
-func splitLinks(v string) []string {
-	var out []string
-	depth, start := 0, 0
-	for i, r := range v {
-		switch r {
-		case '<':
-			depth++
-		case '>':
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, strings.TrimSpace(v[start:i]))
-				start = i + 1
-			}
-		}
-	}
-	if s := strings.TrimSpace(v[start:]); s != "" {
-		out = append(out, s)
-	}
-	return out
 }
 
 // profile fetches a CPU profile of seconds from /debug/pprof/profile into
@@ -1039,35 +994,6 @@ func writeJSON(path string, rep *report) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-// dirBytes sums the disk space allocated to the regular files under dir,
-// as du does (Badger preallocates files far larger than what they hold).
-func dirBytes(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				if st, ok := info.Sys().(*syscall.Stat_t); ok {
-					n += st.Blocks * 512
-				} else {
-					n += info.Size()
-				}
-			}
-		}
-		return nil
-	})
-	return n
-}
-
-// loadAvg returns the first three fields of /proc/loadavg.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // gitHead returns the short commit of the working tree, with "-dirty" if

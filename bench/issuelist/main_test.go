@@ -39,25 +39,6 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-func TestNextCursor(t *testing.T) {
-	const u = "http://127.0.0.1:8080/api/0/organizations/main/issues/?query=a,b&cursor="
-	for _, c := range []struct {
-		values []string
-		want   string
-		more   bool
-	}{
-		{[]string{`<` + u + `0:0:1>; rel="previous"; results="false"; cursor="0:0:1", <` + u + `0:25:0>; rel="next"; results="true"; cursor="0:25:0"`}, "0:25:0", true},
-		{[]string{`<` + u + `0:0:1>; rel="previous"; results="true"; cursor="0:0:1", <` + u + `0:50:0>; rel="next"; results="false"; cursor="0:50:0"`}, "0:50:0", false},
-		{[]string{`<` + u + `0:0:1>; rel="previous"; results="false"; cursor="0:0:1"`, `<` + u + `0:25:0>; rel="next"; results="true"; cursor="0:25:0"`}, "0:25:0", true},
-		{nil, "", false},
-	} {
-		got, more := nextCursor(c.values)
-		if got != c.want || more != c.more {
-			t.Errorf("nextCursor(%q) = %q, %v; want %q, %v", c.values, got, more, c.want, c.more)
-		}
-	}
-}
-
 func TestMetricSum(t *testing.T) {
 	exp := []byte(`# HELP telltale_sentry_requests_total Sentry ingest requests.
 # TYPE telltale_sentry_requests_total counter

@@ -340,7 +340,7 @@ func (b *bench) runAll(ctx context.Context, rep *report) error {
 	if st, err := benchproc.Read(srv.Pid()); err == nil {
 		rep.Telltale.PeakRSS = st.HWM
 	}
-	rep.Telltale.DiskBytes = dirBytes(srv.dataDir)
+	rep.Telltale.DiskBytes = benchproc.DirBytes(srv.dataDir)
 	if rep.Telltale.Accepted > 0 {
 		rep.Telltale.DiskPer100k = float64(rep.Telltale.DiskBytes) / float64(rep.Telltale.Accepted) * 1e5
 	}
@@ -476,7 +476,7 @@ func (b *bench) runPhase(ctx context.Context, p phase, url string, srv *server) 
 func environment(ctx context.Context) map[string]string {
 	env := map[string]string{
 		"goos": runtime.GOOS, "goarch": runtime.GOARCH, "ncpu": strconv.Itoa(runtime.NumCPU()),
-		"go": runtime.Version(), "loadavg": loadAvg(),
+		"go": runtime.Version(), "loadavg": benchproc.LoadAvg(),
 	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for line := range strings.SplitSeq(string(b), "\n") {
@@ -490,16 +490,6 @@ func environment(ctx context.Context) map[string]string {
 		env["commit"] = strings.TrimSpace(string(out))
 	}
 	return env
-}
-
-// loadAvg returns the first three fields of /proc/loadavg.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func sleep(ctx context.Context, d time.Duration) {

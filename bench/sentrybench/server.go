@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/telltale-dev/telltale/bench/benchproc"
@@ -111,24 +109,4 @@ func (r *rssSampler) done() int64 {
 	close(r.stop)
 	r.wg.Wait()
 	return r.max
-}
-
-// dirBytes sums the disk space allocated to the regular files under dir,
-// as du does: Badger preallocates and memory-maps files whose apparent size
-// is far larger than what they hold.
-func dirBytes(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				if st, ok := info.Sys().(*syscall.Stat_t); ok {
-					n += st.Blocks * 512
-				} else {
-					n += info.Size()
-				}
-			}
-		}
-		return nil
-	})
-	return n
 }

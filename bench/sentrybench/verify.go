@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/telltale-dev/telltale/bench/benchproc"
 )
 
 // errVerify reports an issues API that could not be read.
@@ -76,63 +78,14 @@ func listIssues(ctx context.Context, client *http.Client, base, org, project, to
 	}
 }
 
-// nextCursor finds the rel="next" link in Link header values, Sentry's way:
-// `<URL>; rel="next"; results="true"; cursor="C"`. It returns the cursor and
-// whether that page has results.
+// nextCursor is benchproc.NextCursor, with no cursor when the next page
+// has no results.
 func nextCursor(values []string) (string, bool) {
-	for _, v := range values {
-		for _, link := range splitLinks(v) {
-			params := make(map[string]string)
-			var target string
-			for i, part := range strings.Split(link, ";") {
-				part = strings.TrimSpace(part)
-				if i == 0 {
-					target = strings.Trim(part, "<>")
-					continue
-				}
-				k, val, _ := strings.Cut(part, "=")
-				params[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(val), `"`)
-			}
-			if params["rel"] != "next" {
-				continue
-			}
-			if params["results"] != "true" {
-				return "", false
-			}
-			c, ok := params["cursor"]
-			if !ok {
-				if u, err := url.Parse(target); err == nil {
-					c = u.Query().Get("cursor")
-				}
-			}
-			return c, c != ""
-		}
+	c, more := benchproc.NextCursor(values)
+	if !more {
+		return "", false
 	}
-	return "", false
-}
-
-// splitLinks splits a Link header value at the commas between links,
-// leaving commas inside <URL> alone.
-func splitLinks(v string) []string {
-	var out []string
-	depth, start := 0, 0
-	for i, r := range v {
-		switch r {
-		case '<':
-			depth++
-		case '>':
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, strings.TrimSpace(v[start:i]))
-				start = i + 1
-			}
-		}
-	}
-	if s := strings.TrimSpace(v[start:]); s != "" {
-		out = append(out, s)
-	}
-	return out
+	return c, true
 }
 
 // verification is the check of the stored issues against what was sent.

@@ -40,6 +40,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/telltale-dev/telltale/bench/benchproc"
 )
 
 func main() {
@@ -313,7 +315,7 @@ func environment(ctx context.Context, specs map[string]targetSpec) map[string]st
 		"goarch":  runtime.GOARCH,
 		"ncpu":    strconv.Itoa(runtime.NumCPU()),
 		"go":      runtime.Version(),
-		"loadavg": loadAvg(),
+		"loadavg": benchproc.LoadAvg(),
 	}
 	if b, err := os.ReadFile("/proc/sys/net/core/rmem_default"); err == nil {
 		env["rmem_default"] = strings.TrimSpace(string(b))
@@ -473,23 +475,13 @@ type result struct {
 	Error           string  `json:"error,omitempty"`
 }
 
-// loadAvg returns the first three fields of /proc/loadavg.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
-}
-
 // senderLimitFraction: a step whose achieved rate is below this fraction of
 // its target was limited by the sender (it shares the machine), not by the
 // server, and the ladder stops there.
 const senderLimitFraction = 0.9
 
 func (b *bench) runOne(ctx context.Context, spec targetSpec, workload string, iter int) (res result) {
-	res = result{Target: spec.name, Workload: workload, Iteration: iter, LoadAvg: loadAvg()}
+	res = result{Target: spec.name, Workload: workload, Iteration: iter, LoadAvg: benchproc.LoadAvg()}
 	tag := fmt.Sprintf("%s-%s-%d", workload, spec.name, iter)
 	serverLog := filepath.Join(b.cfg.LogDir, tag+".log")
 	loadLog := filepath.Join(b.cfg.LogDir, tag+"-loadgen.log")
