@@ -362,6 +362,32 @@ func parsePeriod(s string) (time.Duration, error) {
 	return time.Duration(n) * unit, nil
 }
 
+// timeRange reads Sentry's time range parameters into since and until,
+// leaving them as they are when absent: statsPeriod (since = now − it),
+// then start and end, which win.
+func timeRange(args *fasthttp.Args, now time.Time, since, until *time.Time) error {
+	if p := args.Peek("statsPeriod"); len(p) > 0 {
+		d, err := parsePeriod(string(p))
+		if err != nil {
+			return &apiError{http.StatusBadRequest, err.Error()}
+		}
+		*since = now.Add(-d)
+	}
+	for _, tp := range []struct {
+		name string
+		dst  *time.Time
+	}{{"start", since}, {"end", until}} {
+		if v := args.Peek(tp.name); len(v) > 0 {
+			t, err := parseSentryTime(string(v))
+			if err != nil {
+				return &apiError{http.StatusBadRequest, err.Error()}
+			}
+			*tp.dst = t
+		}
+	}
+	return nil
+}
+
 func parseSentryTime(s string) (time.Time, error) {
 	if t, err := parseTime(s); err == nil {
 		return t, nil
@@ -400,25 +426,8 @@ func (a *sentryAPI) list(ctx *fasthttp.RequestCtx, project uint32) (any, error) 
 	} else {
 		f.Statuses = []string{issues.StatusUnresolved}
 	}
-	now := time.Now()
-	if p := args.Peek("statsPeriod"); len(p) > 0 {
-		d, err := parsePeriod(string(p))
-		if err != nil {
-			return nil, &apiError{http.StatusBadRequest, err.Error()}
-		}
-		f.Since = now.Add(-d)
-	}
-	for _, tp := range []struct {
-		name string
-		dst  *time.Time
-	}{{"start", &f.Since}, {"end", &f.Until}} {
-		if v := args.Peek(tp.name); len(v) > 0 {
-			t, err := parseSentryTime(string(v))
-			if err != nil {
-				return nil, &apiError{http.StatusBadRequest, err.Error()}
-			}
-			*tp.dst = t
-		}
+	if err := timeRange(args, time.Now(), &f.Since, &f.Until); err != nil {
+		return nil, err
 	}
 	sortBy := string(args.Peek("sort"))
 	switch sortBy {

@@ -103,25 +103,10 @@ func (a *sentryAPI) stats(ctx *fasthttp.RequestCtx) (any, error) {
 	}
 	end := time.Now().UTC()
 	start := end.Add(-24 * time.Hour)
-	if p := args.Peek("statsPeriod"); len(p) > 0 {
-		d, err := parsePeriod(string(p))
-		if err != nil {
-			return nil, &apiError{http.StatusBadRequest, err.Error()}
-		}
-		start = end.Add(-d)
+	if err := timeRange(args, end, &start, &end); err != nil {
+		return nil, err
 	}
-	for _, tp := range []struct {
-		name string
-		dst  *time.Time
-	}{{"start", &start}, {"end", &end}} {
-		if v := args.Peek(tp.name); len(v) > 0 {
-			t, err := parseSentryTime(string(v))
-			if err != nil {
-				return nil, &apiError{http.StatusBadRequest, err.Error()}
-			}
-			*tp.dst = t.UTC()
-		}
-	}
+	start, end = start.UTC(), end.UTC()
 	start = start.Truncate(interval)
 	if t := end.Truncate(interval); t.Before(end) {
 		end = t.Add(interval)
