@@ -31,7 +31,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -53,6 +52,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/telltale-dev/telltale/bench/benchproc"
 	"github.com/telltale-dev/telltale/bench/sentryload/load"
@@ -644,44 +647,35 @@ func acceptedEvents(srv *server) (float64, error) {
 }
 
 // metricSum sums the samples of metric name in a Prometheus text
-// exposition whose labels contain label (e.g. `code="200"`; "" for all).
+// exposition that have label (e.g. `code="200"`; "" for all).
 func metricSum(exposition []byte, name, label string) (float64, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(exposition))
+	if err != nil {
+		return 0, fmt.Errorf("/metrics: %w", err)
+	}
+	lname, lvalue, _ := strings.Cut(label, "=")
+	lvalue = strings.Trim(lvalue, `"`)
 	var sum float64
 	found := false
-	sc := bufio.NewScanner(bytes.NewReader(exposition))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
+	for _, m := range fams[name].GetMetric() {
+		if label != "" && !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == lname && l.GetValue() == lvalue }) {
 			continue
 		}
-		labels, value := "", rest
-		if strings.HasPrefix(rest, "{") {
-			end := strings.LastIndexByte(rest, '}')
-			if end < 0 {
-				continue
-			}
-			labels, value = rest[:end+1], rest[end+1:]
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		default:
+			sum += m.GetUntyped().GetValue()
 		}
-		if label != "" && !strings.Contains(labels, label) {
-			continue
-		}
-		f := strings.Fields(value)
-		if len(f) == 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			return 0, fmt.Errorf("metric %s: %v", name, err)
-		}
-		sum += v
 		found = true
 	}
 	if !found {
 		return 0, fmt.Errorf("no %s{%s} in /metrics", name, label)
 	}
-	return sum, sc.Err()
+	return sum, nil
 }
 
 // answer is one response.
