@@ -193,8 +193,23 @@ type pending struct {
 	done chan result
 }
 
-// jsonBufs holds buffers for the JSON of events being compressed.
+// jsonBufs holds buffers for the JSON of events being compressed
+// (getJSONBuf, putJSONBuf).
 var jsonBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxJSONBuf bounds the buffers kept for reuse: most events are a few KB,
+// and one 1 MiB event should not pin a megabyte per pooled buffer.
+const maxJSONBuf = 64 << 10
+
+func getJSONBuf() *[]byte { return jsonBufs.Get().(*[]byte) }
+
+func putJSONBuf(b *[]byte) {
+	if cap(*b) > maxJSONBuf {
+		return
+	}
+	*b = (*b)[:0]
+	jsonBufs.Put(b)
+}
 
 type result struct {
 	issue uint64
@@ -377,10 +392,10 @@ func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
 	if len(t.queue) == cap(t.queue) {
 		return 0, ErrQueueFull
 	}
-	buf := jsonBufs.Get().(*[]byte)
-	*buf = in.Doc.AppendJSON((*buf)[:0])
+	buf := getJSONBuf()
+	*buf = in.Doc.AppendJSON(*buf)
 	p := &pending{in: in, body: t.db.CompressEvent(nil, *buf), done: make(chan result, 1)}
-	jsonBufs.Put(buf)
+	putJSONBuf(buf)
 	t.closing.RLock()
 	if t.closed {
 		t.closing.RUnlock()

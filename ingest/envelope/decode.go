@@ -181,13 +181,34 @@ type eventState struct {
 
 // scratch holds the slices lists are decoded into before they are copied
 // out at their final length: growing a slice of large structs element by
-// element cost a quarter of decoding. DecodeEvent reuses them through a
-// sync.Pool.
+// element cost a quarter of decoding. DecodeEvent reuses them through
+// getScratch and putScratch.
 type scratch struct {
 	frames      []Frame
 	exceptions  []Exception
 	threads     []Thread
 	breadcrumbs []Breadcrumb
+}
+
+// maxScratch bounds the elements of a scratch slice kept for reuse, so
+// that one event with thousands of frames does not pin their memory.
+const maxScratch = 256
+
+// reset empties sc for reuse, dropping the slices that grew past maxScratch.
+// (exact already cleared what the decode used.)
+func (sc *scratch) reset() {
+	if cap(sc.frames) > maxScratch {
+		sc.frames = nil
+	}
+	if cap(sc.exceptions) > maxScratch {
+		sc.exceptions = nil
+	}
+	if cap(sc.threads) > maxScratch {
+		sc.threads = nil
+	}
+	if cap(sc.breadcrumbs) > maxScratch {
+		sc.breadcrumbs = nil
+	}
 }
 
 // exact returns a copy of list at its length, or nil when it is empty, and

@@ -167,8 +167,16 @@ type Request struct {
 //     request.query_string as a string, an object or pairs;
 //   - event_id with or without dashes, any case.
 //
-// scratchPool holds the *scratch slices of finished decodes.
+// scratchPool holds the *scratch slices of finished decodes (getScratch,
+// putScratch).
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func putScratch(sc *scratch) {
+	sc.reset()
+	scratchPool.Put(sc)
+}
 
 func DecodeEvent(payload []byte, maxDepth int) (*Event, error) {
 	if maxDepth <= 0 {
@@ -178,8 +186,8 @@ func DecodeEvent(payload []byte, maxDepth int) (*Event, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, newError(ErrMalformed, reasonBadJSON, "event is not a JSON object: "+quote(payload))
 	}
-	sc := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(sc)
+	sc := getScratch()
+	defer putScratch(sc)
 	st := eventState{ev: &Event{}, scratch: sc}
 	s := scanner{b: trimmed, max: maxDepth}
 	ok := s.object(0, func(key []byte) bool { return st.field(&s, key) })
