@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/telltale-dev/telltale/aggregate/grouping"
@@ -14,8 +15,9 @@ import (
 
 // BenchmarkEventStages measures each step a Sentry event takes on its
 // request goroutine before the commit: decode, convert, group, encode
-// (AppendJSON, beside the json.Marshal it replaced), and compress (as
-// storage.CompressEvent does, called by the tracker's Submit).
+// (AppendJSON, beside the json.Marshal it replaced), and compress (S2, as
+// storage.CompressEvent does, called by the tracker's Submit, beside the
+// zstd it replaced).
 func BenchmarkEventStages(b *testing.B) {
 	raw, err := os.ReadFile(filepath.Join("testdata", "sentry", "flood", "flood-event-envelope.body"))
 	if err != nil {
@@ -69,6 +71,16 @@ func BenchmarkEventStages(b *testing.B) {
 		}
 	})
 	b.Run("compress", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		dst := make([]byte, s2.MaxEncodedLen(len(body)))
+		var out []byte
+		for b.Loop() {
+			out = s2.Encode(dst, body)
+		}
+		b.ReportMetric(float64(len(out)), "B/compressed")
+	})
+	b.Run("compress-zstd", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
 		var dst []byte

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -27,8 +28,18 @@ const (
 // issueSeqKey is the key of the Badger sequence that hands out issue ids.
 var issueSeqKey = []byte{prefixMeta, 'i', 's', 's', 'u', 'e', '_', 'i', 'd'}
 
-// eventFormatZstd marks an event record whose body is zstd-compressed.
-const eventFormatZstd byte = 1
+// Event record formats: the first byte of an event's value says how its
+// body is compressed. Stores written before S2 hold zstd records; both are
+// read.
+const (
+	eventFormatZstd byte = 1
+	eventFormatS2   byte = 2
+)
+
+// maxEventBody bounds a stored event's decompressed body: the tracker's
+// documents are well under it, so a larger length is corruption, and is
+// refused before any memory is allocated for it.
+const maxEventBody = 64 << 20
 
 // EventRecord is one stored error event.
 type EventRecord struct {
@@ -58,8 +69,10 @@ type IssueRecord struct {
 	// LastSeen is the time of the newest event, Unix milliseconds: it
 	// orders the issues of a project.
 	LastSeen int64
-	// PrevLastSeen is LastSeen as last written (0 for a new issue), so that
-	// the index entry of the old time is removed.
+	// PrevLastSeen is the time the last-seen index holds for the issue (0
+	// for a new issue, which also writes the hash index). When it differs
+	// from LastSeen the index entry moves to LastSeen; the tracker leaves
+	// it equal to defer that move.
 	PrevLastSeen int64
 	// Data is the encoded issue state.
 	Data []byte
@@ -89,37 +102,55 @@ type TagCount struct {
 // expired).
 var ErrNoEvent = errors.New("storage: no such event")
 
-// codec compresses event bodies. zstd's EncodeAll and DecodeAll may be
-// called concurrently.
+// codec decompresses event bodies: S2 blocks, and the zstd frames of
+// stores written by earlier builds. zstd's DecodeAll may be called
+// concurrently.
 type codec struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
+	zdec *zstd.Decoder
 }
 
 func newCodec() (*codec, error) {
-	// Fastest level and low-memory mode: events are small (a few KiB) and
-	// arrive by the thousand per second; the ratio on JSON is still 3-4x.
-	// The default concurrency (GOMAXPROCS) lets every core compress.
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true))
-	if err != nil {
-		return nil, fmt.Errorf("storage: zstd encoder: %w", err)
-	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderLowmem(true), zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxMemory(64<<20))
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderLowmem(true), zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxMemory(maxEventBody))
 	if err != nil {
 		return nil, fmt.Errorf("storage: zstd decoder: %w", err)
 	}
-	return &codec{enc: enc, dec: dec}, nil
+	return &codec{zdec: dec}, nil
+}
+
+// decode returns the body of an event value of the given format.
+func (c *codec) decode(format byte, v []byte) ([]byte, error) {
+	switch format {
+	case eventFormatS2:
+		n, err := s2.DecodedLen(v)
+		if err != nil {
+			return nil, err
+		}
+		if n > maxEventBody {
+			return nil, fmt.Errorf("body of %d bytes", n)
+		}
+		return s2.Decode(make([]byte, n), v)
+	case eventFormatZstd:
+		return c.zdec.DecodeAll(v, nil)
+	}
+	return nil, fmt.Errorf("unknown format %d", format)
 }
 
 // CompressEvent appends the event document body to dst compressed, as
 // EventRecord.Compressed. Any number of goroutines may call it at once.
+//
+// S2 rather than zstd: on the 9 KB documents of a typical event, zstd's
+// fastest level took 42 µs and S2 7.5 µs, for 1.9 KB against 2.6 KB
+// (BenchmarkEventStages in package ingest), and compression was the largest single cost of
+// ingest: 18 % of the server's CPU in a flood.
 func (db *DB) CompressEvent(dst, body []byte) []byte {
-	return db.codec.enc.EncodeAll(body, dst)
+	n, m := len(dst), s2.MaxEncodedLen(len(body)) // m < 0 only past 4 GiB, which no limit lets through
+	dst = slices.Grow(dst, m)
+	out := s2.Encode(dst[n:n+m], body)
+	return dst[:n+len(out)]
 }
 
 func (c *codec) close() {
-	c.enc.Close()
-	c.dec.Close()
+	c.zdec.Close()
 }
 
 func eventKey(project uint32, id [16]byte) []byte {
@@ -226,7 +257,7 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 	for i := range events {
 		e := &events[i]
 		buf = buf[:0]
-		buf = append(buf, eventFormatZstd)
+		buf = append(buf, eventFormatS2)
 		buf = binary.AppendUvarint(buf, e.Issue)
 		buf = binary.AppendVarint(buf, e.Time)
 		buf = append(buf, e.Compressed...)
@@ -375,6 +406,48 @@ func (db *DB) scanRecords(prefix []byte, keyLen int, what string, fn func(k, v [
 	})
 }
 
+// SeenEntry is one entry of the last-seen index (0x0C).
+type SeenEntry struct {
+	Project  uint32
+	LastSeen int64 // Unix ms
+	Issue    uint64
+}
+
+// IssuesSeen calls fn with every entry of the last-seen index, so that the
+// tracker can repair the entries a crash left stale (it moves them lazily).
+func (db *DB) IssuesSeen(fn func(SeenEntry) error) error {
+	if err := db.acquire(); err != nil {
+		return err
+	}
+	defer db.release()
+	return db.scanRecords([]byte{prefixIssueSeen}, 21, "issue seen", func(k, _ []byte) error {
+		return fn(SeenEntry{
+			Project:  binary.BigEndian.Uint32(k[1:]),
+			LastSeen: int64(binary.BigEndian.Uint64(k[5:])),
+			Issue:    binary.BigEndian.Uint64(k[13:]),
+		})
+	})
+}
+
+// DeleteSeen removes entries from the last-seen index, durably.
+func (db *DB) DeleteSeen(entries []SeenEntry) error {
+	if err := db.acquire(); err != nil {
+		return err
+	}
+	defer db.release()
+	wb := db.bdb.NewWriteBatch()
+	defer wb.Cancel()
+	for _, e := range entries {
+		if err := wb.Delete(issueSeenKey(e.Project, e.LastSeen, e.Issue)); err != nil {
+			return fmt.Errorf("storage: cannot delete a last-seen entry: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("storage: cannot delete %d last-seen entries: %w", len(entries), err)
+	}
+	return nil
+}
+
 // newestFirst calls fn, newest first, with the items under prefix whose
 // key goes on with a big-endian time (Unix ms) before `before` (≤ 0: no
 // bound); every key must be keyLen bytes long. fn returns false to stop.
@@ -480,9 +553,10 @@ func (db *DB) readEvent(txn *badger.Txn, project uint32, id [16]byte) (EventReco
 		return rec, fmt.Errorf("storage: cannot read event %x: %w", id, err)
 	}
 	err = item.Value(func(v []byte) error {
-		if len(v) < 1 || v[0] != eventFormatZstd {
-			return fmt.Errorf("%w: event %x: unknown format", ErrCorrupt, id)
+		if len(v) < 1 {
+			return fmt.Errorf("%w: event %x: empty", ErrCorrupt, id)
 		}
+		format := v[0]
 		v = v[1:]
 		issue, n := binary.Uvarint(v)
 		if n <= 0 {
@@ -493,7 +567,7 @@ func (db *DB) readEvent(txn *badger.Txn, project uint32, id [16]byte) (EventReco
 		if n <= 0 {
 			return fmt.Errorf("%w: event %x: time", ErrCorrupt, id)
 		}
-		body, err := db.codec.dec.DecodeAll(v[n:], nil)
+		body, err := db.codec.decode(format, v[n:])
 		if err != nil {
 			return fmt.Errorf("%w: event %x: %v", ErrCorrupt, id, err)
 		}
@@ -550,7 +624,8 @@ func (db *DB) IssueEvents(issue uint64, before int64, limit int, withBody bool) 
 // bytesFF is a run of 0xff bytes, to seek past every key with a prefix.
 var bytesFF = [16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
-// DeleteIssue removes an issue, its indexes and its events.
+// DeleteIssue removes an issue, its indexes and its events. rec.LastSeen
+// must be the time the last-seen index holds for it.
 func (db *DB) DeleteIssue(rec IssueRecord) error {
 	evs, err := db.IssueEvents(rec.ID, 0, math.MaxInt, false)
 	if err != nil {
