@@ -322,7 +322,7 @@ func (t *Tracker) Delete(id uint64) error {
 	is, ok := t.issues[id]
 	var rec storage.IssueRecord
 	if ok {
-		rec = storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: is.LastSeen.UnixMilli()}
+		rec = storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: is.seenIndexed}
 	}
 	t.mu.RUnlock()
 	if !ok {

@@ -153,6 +153,13 @@ type Issue struct {
 	// staticDirty is set when the static record (encodeStatic) has not
 	// been written yet (a legacy record).
 	staticDirty bool
+	// seenIndexed is the last seen time (Unix ms) the store's last-seen
+	// index holds for the issue, moved at seenSaved. Commits move the
+	// index at most every tagsEvery and saveDeferred does the rest: moving
+	// it is a delete and a set, which had been two of the five Badger
+	// entries an event cost. load repairs what a crash left behind.
+	seenIndexed int64
+	seenSaved   time.Time
 	// lowerText is the lowercased title and culprit the list's text search
 	// matches, kept so that a search does not lowercase every issue.
 	lowerText string
@@ -351,6 +358,9 @@ func (t *Tracker) load() error {
 	if err := t.loadTags(nil); err != nil {
 		return err
 	}
+	if err := t.loadSeen(); err != nil {
+		return err
+	}
 	err = t.db.IssueSketches(func(id uint64, data []byte) error {
 		if is := t.issues[id]; is != nil {
 			if err := is.users.UnmarshalBinary(data); err != nil {
@@ -371,6 +381,35 @@ func (t *Tracker) load() error {
 		t.projects[id] = &p
 		return nil
 	})
+}
+
+// loadSeen reads where the last-seen index has each issue. The index is
+// moved lazily, so after a crash it may lag: saveDeferred moves what lags
+// within tagsEvery, and an issue with no entry gets one. Entries that are
+// left over (of a deleted issue, or two for one issue after a crash in a
+// split commit) are removed here.
+func (t *Tracker) loadSeen() error {
+	var stale []storage.SeenEntry
+	err := t.db.IssuesSeen(func(e storage.SeenEntry) error {
+		is := t.issues[e.Issue]
+		switch {
+		case is == nil || is.Project != e.Project:
+			stale = append(stale, e)
+		case is.seenIndexed == 0 || e.LastSeen == is.LastSeen.UnixMilli():
+			if is.seenIndexed != 0 {
+				stale = append(stale, storage.SeenEntry{Project: e.Project, LastSeen: is.seenIndexed, Issue: e.Issue})
+			}
+			is.seenIndexed = e.LastSeen
+		default:
+			stale = append(stale, e)
+		}
+		return nil
+	})
+	if err != nil || len(stale) == 0 {
+		return err
+	}
+	t.log.Info("removing stale last-seen index entries", "entries", len(stale))
+	return t.db.DeleteSeen(stale)
 }
 
 // hashBytes converts a grouping hash (32 hex digits) to bytes; an invalid
@@ -478,9 +517,10 @@ func (t *Tracker) commit(batch []*pending) {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
 	start := time.Now()
-	events := make([]storage.EventRecord, 0, len(batch))
 	issueIDs := make([]uint64, len(batch))
 	prevSeen := map[uint64]int64{}
+	moved := map[uint64]int64{} // issue → seenIndexed before this commit moved it
+	events := make([]storage.EventRecord, 0, len(batch))
 	var created []uint64
 	var err error
 
@@ -517,7 +557,16 @@ func (t *Tracker) commit(batch []*pending) {
 		recs = make([]storage.IssueRecord, 0, len(prevSeen))
 		for id, prev := range prevSeen {
 			is := t.issues[id]
-			rec := storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: is.LastSeen.UnixMilli(), PrevLastSeen: prev, Data: is.encode()}
+			ms := is.LastSeen.UnixMilli()
+			rec := storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
+			if prev == 0 || (is.seenIndexed != ms && start.Sub(is.seenSaved) >= tagsEvery) {
+				// PrevLastSeen 0 (a new issue) also writes the hash index.
+				moved[id] = is.seenIndexed
+				rec.PrevLastSeen, is.seenIndexed, is.seenSaved = is.seenIndexed, ms, start
+				if prev == 0 {
+					rec.PrevLastSeen = 0
+				}
+			}
 			if prev == 0 || is.allTagsDirty || start.Sub(is.tagsSaved) >= tagsEvery {
 				rec.Tags, is.tagsSaved = is.takeTagCounts(), start
 			}
@@ -539,6 +588,13 @@ func (t *Tracker) commit(batch []*pending) {
 	}
 	if err != nil {
 		t.log.Error("cannot commit events", "events", len(batch), "err", err)
+		t.mu.Lock()
+		for id, v := range moved {
+			if is := t.issues[id]; is != nil {
+				is.seenIndexed = v // the index did not move
+			}
+		}
+		t.mu.Unlock()
 		t.reload(prevSeen, created)
 		t.committed.WithLabelValues("error").Add(float64(len(batch)))
 	} else {
@@ -601,11 +657,15 @@ func (t *Tracker) saveDeferred(force bool) error {
 	for _, is := range t.issues {
 		tags := is.allTagsDirty || (len(is.changedTags) > 0 && (force || now.Sub(is.tagsSaved) >= tagsEvery))
 		users := is.usersDirty && (force || now.Sub(is.usersSaved) >= sketchEvery)
-		if !tags && !users && !is.staticDirty {
+		ms := is.LastSeen.UnixMilli()
+		seen := is.seenIndexed != ms && (force || now.Sub(is.seenSaved) >= tagsEvery)
+		if !tags && !users && !seen && !is.staticDirty {
 			continue
 		}
-		ms := is.LastSeen.UnixMilli()
 		rec := storage.IssueRecord{ID: is.ID, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
+		if seen {
+			rec.PrevLastSeen, is.seenIndexed, is.seenSaved = is.seenIndexed, ms, now
+		}
 		if tags {
 			rec.Tags, is.tagsSaved = is.takeTagCounts(), now
 		}
@@ -634,6 +694,9 @@ func (t *Tracker) saveDeferred(force bool) error {
 			is.allTagsDirty = is.allTagsDirty || recs[i].Tags != nil
 			is.usersDirty = is.usersDirty || recs[i].Users != nil
 			is.staticDirty = is.staticDirty || recs[i].Static != nil
+			if recs[i].PrevLastSeen != recs[i].LastSeen {
+				is.seenIndexed = recs[i].PrevLastSeen
+			}
 		}
 		t.mu.Unlock()
 	}
@@ -669,6 +732,7 @@ func (t *Tracker) reload(touched map[uint64]int64, created []uint64) {
 			// The static part never changes; keep it rather than read it.
 			is.Hash, is.GroupingConfig, is.GroupingKind, is.Variant, is.Components = old.Hash, old.GroupingConfig, old.GroupingKind, old.Variant, old.Components
 			is.staticDirty = old.staticDirty
+			is.seenIndexed, is.seenSaved = old.seenIndexed, old.seenSaved
 		}
 		t.issues[id] = is
 	}
@@ -679,20 +743,36 @@ func (t *Tracker) reload(touched map[uint64]int64, created []uint64) {
 
 func newIssue(id uint64, in *Incoming) *Issue {
 	g, d := &in.Group, in.Doc
+	// The event's strings share its payload's memory (envelope.DecodeEvent):
+	// what the issue keeps is cloned, or it would pin a payload per issue.
 	is := &Issue{
-		ID: id, Project: in.Project, Hash: g.Hash, GroupingConfig: grouping.ConfigVersion,
-		GroupingKind: g.Kind, Variant: g.Variant,
-		Title: g.Title, Culprit: g.Culprit, Type: d.typ(), Metadata: g.Metadata,
-		Platform: d.Platform, Logger: d.Logger,
+		ID: id, Project: in.Project, Hash: strings.Clone(g.Hash), GroupingConfig: grouping.ConfigVersion,
+		GroupingKind: g.Kind, Variant: strings.Clone(g.Variant),
+		Type:     strings.Clone(d.typ()),
+		Platform: strings.Clone(d.Platform), Logger: strings.Clone(d.Logger),
 		Status: StatusUnresolved, Substatus: "new",
-		FirstSeen: d.Timestamp, FirstRelease: bounded(d.Release, maxReleaseLen),
+		FirstSeen: d.Timestamp, FirstRelease: strings.Clone(bounded(d.Release, maxReleaseLen)),
 		Tags:  map[string]map[string]uint64{},
 		users: hyperloglog.New14(),
 	}
 	for _, c := range g.Components {
-		is.Components = append(is.Components, Component{ID: c.ID, Values: c.Values, Contributes: c.Contributes, Hint: c.Hint})
+		vals := make([]string, len(c.Values))
+		for i, v := range c.Values {
+			vals[i] = strings.Clone(v)
+		}
+		is.Components = append(is.Components, Component{ID: c.ID, Values: vals, Contributes: c.Contributes, Hint: strings.Clone(c.Hint)})
 	}
 	return is
+}
+
+// keep returns v for an issue to keep in place of old: old itself when
+// equal, so that an unchanged value costs nothing, else a copy of v (see
+// newIssue).
+func keep(old, v string) string {
+	if old == v {
+		return old
+	}
+	return strings.Clone(v)
 }
 
 // apply adds one event to the issue's state. A new event on a resolved
@@ -709,14 +789,16 @@ func (is *Issue) apply(in *Incoming) {
 		is.LatestEvent = hex.EncodeToString(in.EventID[:])
 		// Like Sentry, the title, culprit and metadata follow the latest
 		// event: its message may have changed within the group.
-		is.Title, is.Culprit, is.Metadata = clip(in.Group.Title), clip(in.Group.Culprit), in.Group.Metadata
-		is.Metadata.Value, is.Metadata.Title = clip(is.Metadata.Value), clip(is.Metadata.Title)
+		g, m := &in.Group, &is.Metadata
+		is.Title, is.Culprit = keep(is.Title, clip(g.Title)), keep(is.Culprit, clip(g.Culprit))
+		m.Type, m.Value, m.Title = keep(m.Type, g.Metadata.Type), keep(m.Value, clip(g.Metadata.Value)), keep(m.Title, clip(g.Metadata.Title))
+		m.Filename, m.Function = keep(m.Filename, g.Metadata.Filename), keep(m.Function, g.Metadata.Function)
 		is.setText()
 		if d.Level != "" {
-			is.Level = d.Level
+			is.Level = keep(is.Level, d.Level)
 		}
 		if r := bounded(d.Release, maxReleaseLen); r != "" {
-			is.LastRelease = r
+			is.LastRelease = keep(is.LastRelease, r)
 		}
 	}
 	if is.Status == StatusResolved {
@@ -756,12 +838,17 @@ func (is *Issue) countTag(k, v string) {
 			return
 		}
 		vals = map[string]uint64{}
-		is.Tags[k] = vals
+		is.Tags[strings.Clone(k)] = vals
 	}
-	if _, ok := vals[v]; !ok && len(vals) >= maxTagValues {
+	if n, ok := vals[v]; ok {
+		vals[v] = n + 1
+	} else if len(vals) >= maxTagValues {
 		v = otherTagValue
+		vals[v]++
+	} else {
+		v = strings.Clone(v) // a new key: see newIssue
+		vals[v] = 1
 	}
-	vals[v]++
 	is.changedTags = append(is.changedTags, storage.TagCount{Key: k, Value: v})
 }
 
@@ -813,7 +900,7 @@ func addBounded(list []string, v string) []string {
 	if v == "" || slices.Contains(list, v) || len(list) >= maxListValues {
 		return list
 	}
-	return append(list, v)
+	return append(list, strings.Clone(v))
 }
 
 // bump counts an event at ms in a window of n buckets of step ms that ends

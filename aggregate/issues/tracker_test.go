@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/telltale-dev/telltale/aggregate/grouping"
 	"github.com/telltale-dev/telltale/storage"
@@ -375,5 +376,136 @@ func TestTrackerStatusDuringCommit(t *testing.T) {
 	got, ok := newTracker(t, db).Get(id)
 	if !ok || got.Status != StatusIgnored || got.Count != 2 {
 		t.Fatalf("after reload: status %q, count %d; want ignored, 2", got.Status, got.Count)
+	}
+}
+
+// TestTrackerSeenIndex checks the last-seen index, which commits move
+// lazily: it catches up within a few seconds without another event, Close
+// writes it exactly, and a store a crash left with stale, duplicate and
+// orphan entries is repaired by the next load.
+func TestTrackerSeenIndex(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	tr := newTracker(t, db)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	doc := func(typ string, at time.Time) *Doc {
+		return &Doc{Timestamp: at, Exceptions: []grouping.Exception{{Type: typ, Value: "x"}}}
+	}
+	a := submit(t, tr, 1, doc("A", now.Add(-time.Hour)))
+	b := submit(t, tr, 2, doc("B", now.Add(-30*time.Minute)))
+	submit(t, tr, 3, doc("A", now)) // A is now the newest; its index entry may lag
+	order := func() []uint64 {
+		t.Helper()
+		ids, err := db.IssuesBySeen(1, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Equal(order(), []uint64{a, b}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("index order %v after 5 s, want %v", order(), []uint64{a, b})
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	submit(t, tr, 4, doc("B", now.Add(time.Minute)))
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := order(); !slices.Equal(got, []uint64{b, a}) {
+		t.Fatalf("index order after Close %v, want %v", got, []uint64{b, a})
+	}
+
+	// A crash's leftovers: a second, stale entry for a, an entry of an
+	// issue that does not exist, and b's entry gone.
+	ms := func(d time.Duration) int64 { return now.Add(d).UnixMilli() }
+	stale := []storage.IssueRecord{
+		{ID: a, Project: 1, LastSeen: ms(-2 * time.Hour), PrevLastSeen: ms(-2*time.Hour) - 1},
+		{ID: 4242, Project: 1, LastSeen: ms(time.Hour), PrevLastSeen: ms(time.Hour) - 1},
+	}
+	for _, r := range stale {
+		r.Data = (&Issue{ID: r.ID, Project: 1, Hash: "x"}).encode()
+		if err := db.WriteEvents(nil, []storage.IssueRecord{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	isA, _ := tr.Get(a)
+	if err := db.WriteEvents(nil, []storage.IssueRecord{{ID: a, Project: 1, LastSeen: ms(-2 * time.Hour), PrevLastSeen: ms(-2 * time.Hour), Data: isA.encode()}}); err != nil {
+		t.Fatal(err) // restore a's state, which the stale record overwrote
+	}
+	if err := db.DeleteSeen([]storage.SeenEntry{{Project: 1, LastSeen: ms(time.Minute), Issue: b}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteIssue(storage.IssueRecord{ID: 4242, Project: 1, Hash: hashBytes("x")}); err != nil {
+		t.Fatal(err) // the issue record goes; its index entry (time unknown here) stays
+	}
+	tr2 := newTracker(t, db)
+	deadline = time.Now().Add(5 * time.Second)
+	for !slices.Equal(order(), []uint64{b, a}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("index order %v 5 s after reopening, want %v", order(), []uint64{b, a})
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var entries []storage.SeenEntry
+	if err := db.IssuesSeen(func(e storage.SeenEntry) error { entries = append(entries, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := []storage.SeenEntry{{Project: 1, LastSeen: ms(0), Issue: a}, {Project: 1, LastSeen: ms(time.Minute), Issue: b}}
+	if !slices.Equal(entries, want) {
+		t.Errorf("index entries %v, want %v", entries, want)
+	}
+	_ = tr2
+}
+
+// TestIssueKeepsCopies checks that an issue keeps copies of its event's
+// strings: the decoder hands out substrings of one copy of the payload,
+// and an issue holding one would pin the whole payload for its lifetime.
+func TestIssueKeepsCopies(t *testing.T) {
+	yes := true
+	payload := strings.Repeat("x", 64) + "Aerr|boom|go|root|error|1.0|prod|region|eu|main.go|handler"
+	sub := func(s string) string {
+		i := strings.Index(payload, s)
+		return payload[i : i+len(s)]
+	}
+	doc := &Doc{
+		Timestamp: time.Now().UTC(), Platform: sub("go"), Logger: sub("root"), Level: sub("error"),
+		Release: sub("1.0"), Environment: sub("prod"), Tags: []Tag{{Key: sub("region"), Value: sub("eu")}},
+		Exceptions: []grouping.Exception{{Type: sub("Aerr"), Value: sub("boom"), Frames: []grouping.Frame{{Filename: sub("main.go"), Function: sub("handler"), InApp: &yes}}}},
+	}
+	in := &Incoming{Project: 1, Doc: doc, Group: grouping.Group(doc.Grouping())}
+	is := newIssue(1, in)
+	is.apply(in)
+	lo := uintptr(unsafe.Pointer(unsafe.StringData(payload)))
+	hi := lo + uintptr(len(payload))
+	check := func(what, s string) {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); s != "" && p >= lo && p < hi {
+			t.Errorf("%s %q points into the payload", what, s)
+		}
+	}
+	for what, s := range map[string]string{
+		"title": is.Title, "culprit": is.Culprit, "type": is.Type, "platform": is.Platform, "logger": is.Logger,
+		"level": is.Level, "first release": is.FirstRelease, "last release": is.LastRelease,
+		"metadata type": is.Metadata.Type, "metadata value": is.Metadata.Value,
+		"metadata filename": is.Metadata.Filename, "metadata function": is.Metadata.Function,
+	} {
+		check(what, s)
+	}
+	for _, s := range append(is.Releases, is.Environments...) {
+		check("release or environment", s)
+	}
+	for k, vals := range is.Tags {
+		check("tag key", k)
+		for v := range vals {
+			check("tag value", v)
+		}
+	}
+	for _, c := range is.Components {
+		for _, v := range c.Values {
+			check("component value", v)
+		}
+	}
+	if is.Tags["region"]["eu"] != 1 || is.Metadata.Function != "handler" {
+		t.Errorf("state: tags %v, metadata %+v", is.Tags, is.Metadata)
 	}
 }
