@@ -87,7 +87,7 @@ func (s *scanner) text(depth int, dst *string) bool {
 	}
 	tok, esc, ok := s.str()
 	if ok {
-		*dst = unquote(tok, esc)
+		*dst = s.contents(tok, esc)
 	}
 	return ok
 }
@@ -103,7 +103,7 @@ func (s *scanner) lenient(depth int, dst *string) bool {
 	}
 	raw, ok := s.value(depth)
 	if ok {
-		*dst = string(raw)
+		*dst = s.substr(raw)
 	}
 	return ok
 }
@@ -148,8 +148,31 @@ func (s *scanner) integer(depth int, dst *int) bool {
 	return ok
 }
 
+// eventMem is an Event with room for the user and request it may point
+// to, so that the three take one allocation.
+type eventMem struct {
+	ev      Event
+	user    User
+	request Request
+}
+
+// eventState holds what DecodeEvent reads before it assembles the Event.
+type eventState struct {
+	mem               *eventMem
+	eventID           string
+	message, logEntry message
+	user              *User
+	request           *Request
+	scratch           *scratch
+	// strs and bools are blocks that the event's string lists (source
+	// context) and optional booleans (in_app, handled) are carved from,
+	// instead of one allocation each (see carve).
+	strs  []string
+	bools []bool
+}
+
 // texts reads an array of strings; an element of another type reads as "".
-func (s *scanner) texts(depth int, dst *[]string) bool {
+func (st *eventState) texts(s *scanner, depth int, dst *[]string) bool {
 	switch s.peekNonWS() {
 	case 'n':
 		*dst = nil
@@ -158,25 +181,27 @@ func (s *scanner) texts(depth int, dst *[]string) bool {
 	default:
 		return s.skip(depth)
 	}
-	out := []string{}
+	list := st.scratch.strs[:0]
 	ok := s.elems(depth, func() bool {
-		var v string
-		ok := s.text(depth+1, &v)
-		out = append(out, v)
-		return ok
+		list = append(list, "")
+		return s.text(depth+1, &list[len(list)-1])
 	})
-	*dst = out
+	*dst, st.scratch.strs = carve(&st.strs, list), list[:0]
 	return ok
 }
 
-// eventState holds what DecodeEvent reads before it assembles the Event.
-type eventState struct {
-	ev                *Event
-	eventID           string
-	message, logEntry message
-	user              *User
-	request           *Request
-	scratch           *scratch
+// pairs reads tags or headers (see scanner.pairs) into a scratch slice and
+// copies them out at their length, instead of growing a slice pair by pair.
+func (st *eventState) pairs(s *scanner, raw []byte) []Tag {
+	list := s.pairs(st.scratch.tags[:0], raw)
+	out := exact(list)
+	st.scratch.tags = list[:0]
+	return out
+}
+
+// newBool returns a pointer to a copy of v.
+func (st *eventState) newBool(v bool) *bool {
+	return &carve(&st.bools, []bool{v})[0]
 }
 
 // scratch holds the slices lists are decoded into before they are copied
@@ -188,6 +213,8 @@ type scratch struct {
 	exceptions  []Exception
 	threads     []Thread
 	breadcrumbs []Breadcrumb
+	strs        []string
+	tags        []Tag
 }
 
 // maxScratch bounds the elements of a scratch slice kept for reuse, so
@@ -209,6 +236,12 @@ func (sc *scratch) reset() {
 	if cap(sc.breadcrumbs) > maxScratch {
 		sc.breadcrumbs = nil
 	}
+	if cap(sc.strs) > maxScratch {
+		sc.strs = nil
+	}
+	if cap(sc.tags) > maxScratch {
+		sc.tags = nil
+	}
 }
 
 // exact returns a copy of list at its length, or nil when it is empty, and
@@ -223,9 +256,29 @@ func exact[T any](list []T) []T {
 	return out
 }
 
+// carve returns a copy of list (empty but not nil when list is empty) made
+// in the free capacity of *block, which is replaced by a new block, twice
+// as large, when list does not fit. The copy's capacity is its length, so
+// that appending to it cannot overwrite the next copy. Like exact, it
+// clears list.
+func carve[T any](block *[]T, list []T) []T {
+	if len(list) == 0 {
+		return []T{}
+	}
+	if cap(*block)-len(*block) < len(list) {
+		*block = make([]T, 0, max(len(list), 2*cap(*block), 32))
+	}
+	b := *block
+	n := len(b)
+	b = append(b, list...)
+	*block = b
+	clear(list)
+	return b[n:len(b):len(b)]
+}
+
 // field decodes the top-level member named key (depth 1).
 func (st *eventState) field(s *scanner, key []byte) bool {
-	ev := st.ev
+	ev := &st.mem.ev
 	switch string(key) {
 	case "event_id":
 		return s.text(1, &st.eventID)
@@ -260,32 +313,34 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 		v, ok := s.value(1)
 		ev.Fingerprint = nil
 		if firstByte(v) == '[' {
-			ev.Fingerprint = renderArray(v, true)
+			ev.Fingerprint = s.renderArray(v, true)
 		}
 		return ok
 	case "tags":
 		v, ok := s.value(1)
-		ev.Tags = decodePairs(v)
+		ev.Tags = st.pairs(s, v)
 		return ok
 	case "user":
 		st.user = nil
 		if s.peekNonWS() != '{' {
 			return s.skip(1)
 		}
-		st.user = &User{}
+		st.user = &st.mem.user
+		*st.user = User{}
 		return st.user.decode(s, 1)
 	case "request":
 		st.request = nil
 		if s.peekNonWS() != '{' {
 			return s.skip(1)
 		}
-		st.request = &Request{}
-		return st.request.decode(s, 1)
+		st.request = &st.mem.request
+		*st.request = Request{}
+		return st.request.decode(s, st, 1)
 	case "exception":
 		list := st.scratch.exceptions[:0]
 		ok := s.list(1, func() { list = list[:0] }, func(d int) bool {
 			list = append(list, Exception{})
-			return list[len(list)-1].decode(s, st.scratch, d)
+			return list[len(list)-1].decode(s, st, d)
 		})
 		ev.Exceptions, st.scratch.exceptions = exact(list), list[:0]
 		return ok
@@ -293,7 +348,7 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 		list := st.scratch.threads[:0]
 		ok := s.list(1, func() { list = list[:0] }, func(d int) bool {
 			list = append(list, Thread{})
-			return list[len(list)-1].decode(s, st.scratch, d)
+			return list[len(list)-1].decode(s, st, d)
 		})
 		ev.Threads, st.scratch.threads = exact(list), list[:0]
 		return ok
@@ -315,7 +370,7 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 
 // finish assembles the parts of the Event that depend on several fields.
 func (st *eventState) finish() {
-	ev := st.ev
+	ev := &st.mem.ev
 	if id, ok := NormalizeEventID(st.eventID); ok {
 		ev.EventID = id
 	}
@@ -368,7 +423,7 @@ func (m *message) decode(s *scanner, depth int) bool {
 				v, ok := s.value(depth + 1)
 				m.params = nil
 				if firstByte(v) == '[' {
-					m.params = renderArray(v, false)
+					m.params = s.renderArray(v, false)
 				}
 				return ok
 			}
@@ -398,7 +453,7 @@ func (u *User) decode(s *scanner, depth int) bool {
 	})
 }
 
-func (r *Request) decode(s *scanner, depth int) bool {
+func (r *Request) decode(s *scanner, st *eventState, depth int) bool {
 	return s.object(depth, func(key []byte) bool {
 		d := depth + 1
 		switch string(key) {
@@ -408,11 +463,11 @@ func (r *Request) decode(s *scanner, depth int) bool {
 			return s.text(d, &r.URL)
 		case "query_string":
 			v, ok := s.value(d)
-			r.QueryString = valueQuery(v)
+			r.QueryString = s.query(v)
 			return ok
 		case "headers":
 			v, ok := s.value(d)
-			r.Headers = decodePairs(v)
+			r.Headers = st.pairs(s, v)
 			return ok
 		case "data":
 			return s.raw(d, &r.Data)
@@ -421,7 +476,7 @@ func (r *Request) decode(s *scanner, depth int) bool {
 	})
 }
 
-func (x *Exception) decode(s *scanner, sc *scratch, depth int) bool {
+func (x *Exception) decode(s *scanner, st *eventState, depth int) bool {
 	return s.object(depth, func(key []byte) bool {
 		d := depth + 1
 		switch string(key) {
@@ -440,7 +495,7 @@ func (x *Exception) decode(s *scanner, sc *scratch, depth int) bool {
 				case "handled":
 					v, isBool, ok := s.boolean(d + 1)
 					if isBool {
-						x.Handled = &v
+						x.Handled = st.newBool(v)
 					}
 					return ok
 				case "synthetic":
@@ -454,13 +509,13 @@ func (x *Exception) decode(s *scanner, sc *scratch, depth int) bool {
 			})
 		case "stacktrace":
 			x.Frames = nil
-			return decodeStack(s, sc, d, &x.Frames)
+			return decodeStack(s, st, d, &x.Frames)
 		}
 		return s.skipValue(d)
 	})
 }
 
-func (t *Thread) decode(s *scanner, sc *scratch, depth int) bool {
+func (t *Thread) decode(s *scanner, st *eventState, depth int) bool {
 	return s.object(depth, func(key []byte) bool {
 		d := depth + 1
 		switch string(key) {
@@ -483,7 +538,7 @@ func (t *Thread) decode(s *scanner, sc *scratch, depth int) bool {
 			return ok
 		case "stacktrace":
 			t.Frames = nil
-			return decodeStack(s, sc, d, &t.Frames)
+			return decodeStack(s, st, d, &t.Frames)
 		}
 		return s.skipValue(d)
 	})
@@ -514,23 +569,23 @@ func (c *Breadcrumb) decode(s *scanner, depth int) bool {
 
 // decodeStack reads a stacktrace object's frames into *dst (nil when there
 // are none).
-func decodeStack(s *scanner, sc *scratch, depth int, dst *[]Frame) bool {
+func decodeStack(s *scanner, st *eventState, depth int, dst *[]Frame) bool {
 	return s.object(depth, func(key []byte) bool {
 		d := depth + 1
 		if string(key) != "frames" {
 			return s.skipValue(d)
 		}
-		frames := sc.frames[:0]
+		frames := st.scratch.frames[:0]
 		ok := s.array(d, func() bool {
 			frames = append(frames, Frame{})
-			return frames[len(frames)-1].decode(s, d+1)
+			return frames[len(frames)-1].decode(s, st, d+1)
 		})
-		*dst, sc.frames = exact(frames), frames[:0]
+		*dst, st.scratch.frames = exact(frames), frames[:0]
 		return ok
 	})
 }
 
-func (f *Frame) decode(s *scanner, depth int) bool {
+func (f *Frame) decode(s *scanner, st *eventState, depth int) bool {
 	return s.object(depth, func(key []byte) bool {
 		d := depth + 1
 		switch string(key) {
@@ -553,7 +608,7 @@ func (f *Frame) decode(s *scanner, depth int) bool {
 		case "in_app":
 			v, isBool, ok := s.boolean(d)
 			if isBool {
-				f.InApp = &v
+				f.InApp = st.newBool(v)
 			}
 			return ok
 		case "lineno":
@@ -561,9 +616,9 @@ func (f *Frame) decode(s *scanner, depth int) bool {
 		case "colno":
 			return s.integer(d, &f.Colno)
 		case "pre_context":
-			return s.texts(d, &f.PreContext)
+			return st.texts(s, d, &f.PreContext)
 		case "post_context":
-			return s.texts(d, &f.PostContext)
+			return st.texts(s, d, &f.PostContext)
 		case "vars":
 			return s.raw(d, &f.Vars)
 		}
@@ -597,15 +652,15 @@ func valueTime(b []byte) time.Time {
 	return time.Time{}
 }
 
-// valueQuery reads a query string: a string (without its leading '?'), or
-// an object or list of pairs encoded as "k=v&k2=v2".
-func valueQuery(b []byte) string {
+// query reads a query string, a value read by s: a string (without its
+// leading '?'), or an object or list of pairs encoded as "k=v&k2=v2".
+func (s *scanner) query(b []byte) string {
 	switch firstByte(b) {
 	case '"':
-		return strings.TrimPrefix(unquote(b, bytes.IndexByte(b, '\\') >= 0), "?")
+		return strings.TrimPrefix(s.contents(b, bytes.IndexByte(b, '\\') >= 0), "?")
 	case '{', '[':
 		var sb strings.Builder
-		for _, kv := range decodePairs(b) {
+		for _, kv := range s.pairs(nil, b) {
 			if sb.Len() > 0 {
 				sb.WriteByte('&')
 			}
@@ -634,49 +689,55 @@ func firstByte(b []byte) byte {
 	return b[0]
 }
 
+// The helpers below read a value that s has already read and validated
+// (raw, a sub-slice of s.b) with a scanner of their own, and take its text
+// from s. The reference decoder in the tests calls them on a zero scanner,
+// which copies the text instead.
+
 // renderArray renders the elements of a JSON array as text: strings as they
 // are, other values as their JSON text. With scalarsOnly, nulls, objects and
 // arrays are dropped (fingerprints); otherwise only nulls become "null".
-func renderArray(raw []byte, scalarsOnly bool) []string {
-	s := scanner{b: raw, max: DefaultMaxDepth * 4}
+func (s *scanner) renderArray(raw []byte, scalarsOnly bool) []string {
+	r := scanner{b: raw, max: DefaultMaxDepth * 4}
 	out := []string{}
-	s.elems(0, func() bool {
-		v, ok := s.value(1)
+	r.elems(0, func() bool {
+		v, ok := r.value(1)
 		if !ok {
 			return false
 		}
-		if t, ok := scalarText(v); ok {
+		if t, ok := s.scalarText(v); ok {
 			out = append(out, t)
 		} else if !scalarsOnly {
-			out = append(out, string(v))
+			out = append(out, s.substr(v))
 		}
 		return true
 	})
 	return out
 }
 
-func decodePairs(b []byte) []Tag {
-	s := scanner{b: b, max: DefaultMaxDepth * 4}
-	var out []Tag
-	switch firstByte(b) {
+// pairs appends to out the tags or headers in raw: an object, or a list of
+// [key, value] pairs.
+func (s *scanner) pairs(out []Tag, raw []byte) []Tag {
+	r := scanner{b: raw, max: DefaultMaxDepth * 4}
+	switch firstByte(raw) {
 	case '{':
-		s.members(0, func(key []byte, esc bool) bool {
-			v, ok := s.value(1)
+		r.members(0, func(key []byte, esc bool) bool {
+			v, ok := r.value(1)
 			if !ok {
 				return false
 			}
-			if t, ok := scalarText(v); ok {
-				out = append(out, Tag{Key: unquote(key, esc), Value: t})
+			if t, ok := s.scalarText(v); ok {
+				out = append(out, Tag{Key: s.contents(key, esc), Value: t})
 			}
 			return true
 		})
 	case '[':
-		s.elems(0, func() bool {
-			v, ok := s.value(1)
+		r.elems(0, func() bool {
+			v, ok := r.value(1)
 			if !ok {
 				return false
 			}
-			if kv, ok := pair(v); ok {
+			if kv, ok := s.pair(v); ok {
 				out = append(out, kv)
 			}
 			return true
@@ -686,15 +747,15 @@ func decodePairs(b []byte) []Tag {
 }
 
 // pair reads ["key", value] with a scalar value.
-func pair(raw []byte) (Tag, bool) {
+func (s *scanner) pair(raw []byte) (Tag, bool) {
 	if firstByte(raw) != '[' {
 		return Tag{}, false
 	}
-	s := scanner{b: raw, max: DefaultMaxDepth * 4}
+	r := scanner{b: raw, max: DefaultMaxDepth * 4}
 	var vals [2][]byte
 	n := 0
-	if !s.elems(0, func() bool {
-		v, ok := s.value(1)
+	if !r.elems(0, func() bool {
+		v, ok := r.value(1)
 		if ok && n < 2 {
 			vals[n] = v
 		}
@@ -703,7 +764,7 @@ func pair(raw []byte) (Tag, bool) {
 	}) || n != 2 || firstByte(vals[0]) != '"' {
 		return Tag{}, false
 	}
-	k, _ := scalarText(vals[0])
-	v, ok := scalarText(vals[1])
+	k, _ := s.scalarText(vals[0])
+	v, ok := s.scalarText(vals[1])
 	return Tag{Key: k, Value: v}, ok
 }

@@ -35,10 +35,10 @@
 // grown, beyond strings that differ from the previous envelope's (in
 // practice the event id, one 32-byte string). The header lines are read by a
 // small validating JSON scanner instead of encoding/json for that reason.
-// DecodeEvent walks the event's top level with the same scanner (which also
-// bounds the nesting before encoding/json sees anything), skips unknown
-// fields without decoding them, and decodes the fields it keeps with
-// encoding/json into concrete structs (no map[string]any).
+// DecodeEvent walks the event with the same scanner (which also bounds the
+// nesting), skips unknown fields without decoding them, and decodes the
+// fields it keeps in place into concrete structs (no map[string]any), with
+// strings sliced from one copy of the payload.
 // The benchmarks measure both:
 //
 //	go test -run='^$' -bench=. -benchmem -count=6 ./ingest/envelope/ > bench.txt

@@ -9,8 +9,8 @@ import (
 
 // Event is the subset of a Sentry error event that Telltale stores and
 // groups, with the protocol's polymorphic fields normalised (see
-// DecodeEvent). Strings are copies: an Event does not reference the payload
-// it was decoded from.
+// DecodeEvent). An Event does not reference the payload's memory, but its
+// strings share one copy of it (see DecodeEvent).
 type Event struct {
 	// EventID is the payload's event_id normalised to 32 lowercase hex
 	// digits, or "" when missing or not a UUID. The envelope header's
@@ -143,13 +143,24 @@ type Request struct {
 	Data json.RawMessage
 }
 
+// scratchPool holds the *scratch slices of finished decodes (getScratch,
+// putScratch).
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func putScratch(sc *scratch) {
+	sc.reset()
+	scratchPool.Put(sc)
+}
+
 // DecodeEvent decodes an event (or transaction) payload.
 //
-// The top level is read by the package's validating JSON scanner, which
-// also bounds the nesting to maxDepth (DefaultMaxDepth when <= 0) before any
-// value reaches encoding/json (ErrTooDeep). Unknown fields (modules, sdk,
-// debug_meta, ...) are only scanned, never decoded; the fields kept are
-// decoded into concrete structs, never map[string]any. The payload must be
+// The payload is read in one pass by the package's validating JSON
+// scanner, which bounds the nesting to maxDepth (DefaultMaxDepth when <= 0;
+// ErrTooDeep). Unknown fields (modules, sdk, debug_meta, ...) are only
+// scanned, never decoded; the fields kept are decoded into concrete
+// structs, never map[string]any. The payload must be
 // one valid JSON object (ErrMalformed with reason "bad_json" otherwise).
 // Within it, decoding is lenient like Relay: a field of the wrong JSON type
 // ("lineno": "12", "level": 5, "exception": 3) is ignored instead of
@@ -167,17 +178,14 @@ type Request struct {
 //     request.query_string as a string, an object or pairs;
 //   - event_id with or without dashes, any case.
 //
-// scratchPool holds the *scratch slices of finished decodes (getScratch,
-// putScratch).
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
-
-func getScratch() *scratch { return scratchPool.Get().(*scratch) }
-
-func putScratch(sc *scratch) {
-	sc.reset()
-	scratchPool.Put(sc)
-}
-
+// Memory: the payload is copied once into a string, and every string of
+// the Event (at any depth) that was sent without JSON escapes is a
+// substring of that copy; a string per value cost most of the decode's
+// allocations. The json.RawMessage fields are copies of their own. The
+// Event never aliases payload, which the caller may reuse as soon as
+// DecodeEvent returns, but keeping any one of its strings keeps the whole
+// payload-sized copy alive: a caller that holds a string for long (issue
+// state, map keys) should strings.Clone it.
 func DecodeEvent(payload []byte, maxDepth int) (*Event, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
@@ -188,8 +196,8 @@ func DecodeEvent(payload []byte, maxDepth int) (*Event, error) {
 	}
 	sc := getScratch()
 	defer putScratch(sc)
-	st := eventState{ev: &Event{}, scratch: sc}
-	s := scanner{b: trimmed, max: maxDepth}
+	st := eventState{mem: &eventMem{}, scratch: sc}
+	s := scanner{b: trimmed, src: string(trimmed), max: maxDepth}
 	ok := s.object(0, func(key []byte) bool { return st.field(&s, key) })
 	if ok {
 		s.ws()
@@ -202,5 +210,5 @@ func DecodeEvent(payload []byte, maxDepth int) (*Event, error) {
 		return nil, newError(ErrMalformed, reasonBadJSON, "invalid event JSON near byte "+itoa(s.i)+": "+quote(trimmed[min(s.i, len(trimmed)):]))
 	}
 	st.finish()
-	return st.ev, nil
+	return &st.mem.ev, nil
 }

@@ -142,3 +142,30 @@ func TestDecodeEventErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeEventDoesNotAliasPayload checks that an Event stays intact when
+// the caller reuses the payload buffer after DecodeEvent returns: its
+// strings are taken from a copy of the payload, never from the buffer.
+func TestDecodeEventDoesNotAliasPayload(t *testing.T) {
+	var e Envelope
+	if err := e.Parse(readFixture(t, "flood/flood-event-envelope.body"), Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range append([][]byte{e.Items[0].Payload}, []byte(eventSeeds[len(eventSeeds)-1])) {
+		want, err := DecodeEvent(in, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := append([]byte(nil), in...)
+		got, err := DecodeEvent(buf, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range buf {
+			buf[i] = 'x'
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("event changed with its payload buffer:\ngot  %+v\nwant %+v", got, want)
+		}
+	}
+}

@@ -133,6 +133,7 @@ var eventSeeds = []string{
 	`{"a":[[[[[[[[[[[[]]]]]]]]]]]]}`,
 	`{"message":"\ud83d\ude00 \u0000"}`,
 	`{"timestamp":1e999,"x":[-0.5e-3]}`,
+	`{"exception":[{"type":"a\"b\/","stacktrace":{"frames":[{"filename":"C:\\x\\y.py","function":"\ud83d\ude00\ud800x\udc00\ud83d\ud83d\ude00\u00e9\b\f\n\r\t","pre_context":["\u0000\u001F","é\u0041"]}]}}]}`,
 }
 
 // FuzzEvent checks that DecodeEvent never panics, that it accepts exactly

@@ -253,7 +253,7 @@ func (m *wireMessage) UnmarshalJSON(b []byte) error {
 		m.isObject = true
 		m.Formatted, m.Message = string(o.Formatted), string(o.Message)
 		if firstByte(o.Params) == '[' {
-			m.params = renderArray(o.Params, false)
+			m.params = new(scanner).renderArray(o.Params, false)
 		}
 	}
 	return nil
@@ -265,7 +265,7 @@ type wireStrings []string
 
 func (w *wireStrings) UnmarshalJSON(b []byte) error {
 	if firstByte(b) == '[' {
-		*w = renderArray(b, true)
+		*w = new(scanner).renderArray(b, true)
 	}
 	return nil
 }
@@ -275,7 +275,7 @@ func (w *wireStrings) UnmarshalJSON(b []byte) error {
 type wirePairs []Tag
 
 func (w *wirePairs) UnmarshalJSON(b []byte) error {
-	*w = decodePairs(b)
+	*w = new(scanner).pairs(nil, b)
 	return nil
 }
 
@@ -299,7 +299,7 @@ type wireRequest struct {
 type wireQuery string
 
 func (q *wireQuery) UnmarshalJSON(b []byte) error {
-	*q = wireQuery(valueQuery(b))
+	*q = wireQuery(new(scanner).query(b))
 	return nil
 }
 

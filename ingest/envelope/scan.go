@@ -3,7 +3,10 @@ package envelope
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // scanner is a small validating JSON reader used where encoding/json would
@@ -15,10 +18,34 @@ import (
 // bytes, it accepts them. Nesting is bounded by max: a value that opens a
 // container deeper than max sets tooDeep and fails.
 type scanner struct {
-	b       []byte
+	b []byte
+	// src, when set, holds the bytes of b as one string, which the text
+	// of strings is sliced from (see substr) instead of each being copied.
+	src     string
 	i       int
 	max     int
 	tooDeep bool
+}
+
+// substr returns v, a sub-slice of s.b, as a string: a substring of s.src
+// when the scanner has one, else a copy. v = s.b[i:j] has capacity
+// cap(s.b)-i, which gives its offset without carrying positions around;
+// the pointer comparison makes sure v really is that part of s.b.
+func (s *scanner) substr(v []byte) string {
+	i := cap(s.b) - cap(v)
+	if s.src == "" || len(v) == 0 || i < 0 || i+len(v) > len(s.b) || &s.b[i] != &v[0] {
+		return string(v)
+	}
+	return s.src[i : i+len(v)]
+}
+
+// contents returns the contents of the string token tok, a sub-slice of
+// s.b: a substring of s.src when it has no escapes.
+func (s *scanner) contents(tok []byte, esc bool) string {
+	if esc {
+		return unquote(tok, esc)
+	}
+	return s.substr(tok[1 : len(tok)-1])
 }
 
 func (s *scanner) ws() {
@@ -266,18 +293,91 @@ func (s *scanner) elems(depth int, fn func() bool) bool {
 	}
 }
 
-// unquote returns the contents of a string token. Tokens without escapes are
-// sliced and converted directly; the rare escaped ones go through
-// encoding/json, which knows every escape and surrogate pair.
+// unquote returns the contents of a string token read by str. Tokens
+// without escapes are converted directly. Escaped ones are decoded as
+// encoding/json does (json.Unmarshal cost 600 ns and 4 allocations a
+// string, and Windows paths escape every separator): invalid UTF-8 and
+// unpaired surrogates become U+FFFD.
 func unquote(tok []byte, esc bool) string {
+	s := tok[1 : len(tok)-1]
 	if !esc {
-		return string(tok[1 : len(tok)-1])
+		return string(s)
 	}
-	var v string
-	if json.Unmarshal(tok, &v) != nil {
-		return ""
+	var b strings.Builder
+	b.Grow(len(s))
+	for len(s) > 0 {
+		// Copy the run up to the next escape, coercing it to UTF-8.
+		n := bytes.IndexByte(s, '\\')
+		if n < 0 {
+			n = len(s)
+		}
+		if run := s[:n]; utf8.Valid(run) {
+			b.Write(run)
+		} else {
+			for len(run) > 0 {
+				r, size := utf8.DecodeRune(run)
+				b.WriteRune(r)
+				run = run[size:]
+			}
+		}
+		s = s[n:]
+		if len(s) == 0 {
+			break
+		}
+		// str checked the escape: \x, or \u and four hex digits.
+		c := s[1]
+		switch c {
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		case 'u':
+			r, size := hex4(s), 6
+			if utf16.IsSurrogate(r) {
+				// A pair makes one rune; half of one is U+FFFD.
+				low := rune(-1)
+				if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
+					low = hex4(s[6:])
+				}
+				r = utf16.DecodeRune(r, low)
+				if r != unicode.ReplacementChar {
+					size = 12
+				}
+			}
+			b.WriteRune(r)
+			s = s[size:]
+			continue
+		}
+		b.WriteByte(c)
+		s = s[2:]
 	}
-	return v
+	return b.String()
+}
+
+// hex4 returns the value of the four hex digits of the \u escape at the
+// start of s, or -1 when they are not hex digits.
+func hex4(s []byte) rune {
+	r := rune(0)
+	for _, c := range s[2:6] {
+		switch {
+		case isDigit(c):
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // keyIs reports whether the key token equals name, decoding escapes if any.
@@ -288,21 +388,21 @@ func keyIs(tok []byte, esc bool, name string) bool {
 	return unquote(tok, esc) == name
 }
 
-// scalarText renders a JSON scalar as text: a string's contents, or the
-// literal text of a number or boolean. It reports false for null, objects
-// and arrays.
-func scalarText(raw []byte) (string, bool) {
+// scalarText renders a JSON scalar, a sub-slice of s.b, as text: a
+// string's contents, or the literal text of a number or boolean. It reports
+// false for null, objects and arrays.
+func (s *scanner) scalarText(raw []byte) (string, bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return "", false
 	}
 	switch raw[0] {
 	case '"':
-		return unquote(raw, bytes.IndexByte(raw, '\\') >= 0), true
+		return s.contents(raw, bytes.IndexByte(raw, '\\') >= 0), true
 	case 'n', '{', '[':
 		return "", false
 	}
-	return string(raw), true
+	return s.substr(raw), true
 }
 
 // special8 reports whether any of the eight bytes in x is a quote, a
