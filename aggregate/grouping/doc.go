@@ -48,8 +48,9 @@
 // filtering (RFC 0079), stack trace enhancement rules, server-side
 // fingerprint rules, Java/Clojure code generation markers other than
 // $$Lambda$ and GeneratedMethodAccessor, and native function-name trimming
-// are not implemented. [Normalize] uses Go's RE2, which has no lookaround;
-// the emulation is described on [Normalize].
+// are not implemented. [Normalize] matches Sentry's patterns by hand, the
+// way a Go (RE2) regexp did: RE2 has no lookaround, and how it was emulated
+// is described in parameterize.go.
 //
 // Group is a pure function: it keeps no state and is safe for concurrent use.
 package grouping

@@ -6,37 +6,11 @@ import (
 	"unicode/utf8"
 )
 
-// frameKey is the variant-independent grouping view of one frame. No
-// regular expressions run here: frames are the hot path.
-type frameKey struct {
-	vals        [3]string
-	kind        [3]byte
-	n           int
-	contributes bool
-	inApp       bool
-	hint        string
-}
-
-// kinds returns the hash tags of the key's values as a constant string, so
-// that no allocation is needed.
-func (k *frameKey) kinds() string {
-	for _, c := range kindCombos {
-		if len(c) == k.n && c == string(k.kind[:k.n]) { // compared without allocating
-			return c
-		}
-	}
-	return ""
-}
-
-// kindCombos lists every possible tag sequence: optional location (module
-// or filename), optional function, optional context line, in that order.
-var kindCombos = [...]string{"", "m", "f", "n", "c", "mn", "fn", "mc", "fc", "nc", "mnc", "fnc"}
-
-func (k *frameKey) add(kind byte, v string) {
-	k.vals[k.n] = v
-	k.kind[k.n] = kind
-	k.n++
-}
+// frameKinds are the hash tags of a frame's values, indexed by
+// 4*location + 2*function + context line, where location is 0 (none),
+// 1 (module) or 2 (filename): constant strings, so that no allocation is
+// needed.
+var frameKinds = [...]string{"", "c", "n", "nc", "m", "mc", "mn", "mnc", "f", "fc", "fn", "fnc"}
 
 // platformOf is the frame's platform, else the event's.
 func platformOf(f *Frame, evPlatform string) string {
@@ -88,17 +62,24 @@ func isRecursion(f, prev *Frame) bool {
 		f.Lineno == prev.Lineno && f.Colno == prev.Colno
 }
 
-// buildFrameKey fills k for frame f (Sentry's frame:v1 strategy).
-func buildFrameKey(k *frameKey, f, prev *Frame, evPlatform string) {
+// frameComponent fills c for frame f (Sentry's frame:v1 strategy) as the
+// system variant sees it, and sets c.inApp. Its values (module, else
+// filename; function; context line; those that contribute) are appended to
+// vals, which is returned. No regular expressions run here: frames are the
+// hot path.
+func frameComponent(c *Component, vals []string, f, prev *Frame, evPlatform string) []string {
 	p := platformOf(f, evPlatform)
 	js := isJSFamily(p)
-	k.inApp = frameInApp(f, p)
+	c.inApp = frameInApp(f, p)
+	start, kind := len(vals), 0
 
 	// Location: module takes precedence over the filename.
 	if mod, ok := moduleValue(f, p); ok {
-		k.add(kindModule, mod)
+		vals = append(vals, mod)
+		kind = 4
 	} else if name, ok := filenameValue(f); ok {
-		k.add(kindFilename, name)
+		vals = append(vals, name)
+		kind = 8
 	}
 
 	// Function.
@@ -135,7 +116,8 @@ func buildFrameKey(k *frameKey, f, prev *Frame, evPlatform string) {
 		fn = cleanFunction(fn, p)
 	}
 	if fn != "" {
-		k.add(kindFunction, fn)
+		vals = append(vals, fn)
+		kind += 2
 	}
 
 	// Context line.
@@ -146,21 +128,25 @@ func buildFrameKey(k *frameKey, f, prev *Frame, evPlatform string) {
 		case len(f.ContextLine) > 120 && utf8.RuneCountInString(f.ContextLine) > 120:
 		case js && f.Function == "" && hasURLOrigin(f.AbsPath, true):
 		default:
-			k.add(kindContextLine, line)
+			vals = append(vals, line)
+			kind++
 		}
 	}
 
-	k.contributes = k.n > 0
+	c.Values = vals[start:len(vals):len(vals)]
+	c.kinds = frameKinds[kind]
+	c.Contributes = len(c.Values) > 0
 	switch {
-	case k.n == 0:
-		k.hint = hintNoValues
+	case len(c.Values) == 0:
+		c.Hint = hintNoValues
 	case lowQuality:
-		k.contributes = false
-		k.hint = hintLowQualityJS
+		c.Contributes = false
+		c.Hint = hintLowQualityJS
 	case isRecursion(f, prev):
-		k.contributes = false
-		k.hint = hintRecursion
+		c.Contributes = false
+		c.Hint = hintRecursion
 	}
+	return vals
 }
 
 // moduleValue returns the module as it contributes, if it does.
@@ -246,15 +232,25 @@ func cleanFunction(fn, p string) string {
 // it the same error from a function inlined at two call sites makes two
 // issues, as the sentry-go test here showed.)
 func goClosure(fn string) string {
-	parts := strings.Split(fn, ".")
-	n := len(parts)
-	for n > 0 && isFuncN(parts[n-1]) {
-		n--
+	end := len(fn) // fn[:end] is fn without its trailing closure parts
+	for {
+		dot := strings.LastIndexByte(fn[:end], '.')
+		if !isFuncN(fn[dot+1 : end]) {
+			break
+		}
+		if dot < 0 {
+			return fn // nothing but closure parts
+		}
+		end = dot
 	}
-	if n == len(parts) || n == 0 {
+	if end == len(fn) {
 		return fn
 	}
-	return parts[n-1] + ".func"
+	start := strings.LastIndexByte(fn[:end], '.') + 1
+	if strings.HasPrefix(fn[end:], ".func") {
+		return fn[start : end+len(".func")] // a substring: no allocation
+	}
+	return fn[start:end] + ".func" // "outer.2" (a bare number)
 }
 
 // isFuncN reports whether s is "funcN" or a bare number (nested closures
@@ -307,11 +303,20 @@ func afterLast(s string, sep byte) string {
 // collapsed.
 func collapseSpace(s string) string {
 	// Indentation is the common case: trimming it needs no allocation.
-	s = strings.Trim(s, " \t")
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
 	clean := true
 	prevSpace := true // leading space counts as not clean
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if ' ' < c && c < utf8.RuneSelf {
+			prevSpace = false // printable ASCII: the common case, checked first
+			continue
+		}
 		if c >= utf8.RuneSelf {
 			clean = false
 			break

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -108,6 +109,10 @@ type Component struct {
 	// in the order module or filename, function, context line.
 	Values      []string
 	Contributes bool
+	// inApp is set on the component of an in-app frame; the app variant
+	// ignores the other frames. (Here rather than below, it fits in the
+	// padding after Contributes.)
+	inApp bool
 	// Hint says why the component does not contribute, or how its value was
 	// changed; empty otherwise.
 	Hint string
@@ -247,8 +252,9 @@ func defaultComponents(ev *Event, r *Result) []Component {
 	return b.comps
 }
 
-// builder accumulates components; vals is a shared backing array for frame
-// values so that a 20-frame event costs a handful of allocations.
+// builder accumulates components. vals is a shared backing array for their
+// values, and frame IDs come from frameIDs, so that a 20-frame event costs
+// a handful of allocations.
 type builder struct {
 	ev      *Event
 	comps   []Component
@@ -256,94 +262,126 @@ type builder struct {
 	variant string
 }
 
-// stackInfo is the variant-independent analysis of one stack trace.
+// value appends v to the shared values and returns it as a component's
+// Values.
+func (b *builder) value(v string) []string {
+	b.vals = append(b.vals, v)
+	return b.vals[len(b.vals)-1 : len(b.vals) : len(b.vals)]
+}
+
+// stackInfo says what one stack trace contributes in each variant.
 type stackInfo struct {
-	keys       []frameKey
 	appContrib bool // some in-app frame contributes
 	sysContrib bool // some frame contributes
 }
 
-func (b *builder) analyse(frames []Frame) stackInfo {
+// addFrames appends one component per frame, with the IDs ids, as the
+// system variant sees it (useVariant applies the app variant once all
+// stack traces are known).
+func (b *builder) addFrames(frames []Frame, ids []string) stackInfo {
 	var si stackInfo
-	if len(frames) == 0 {
-		return si
-	}
-	si.keys = make([]frameKey, len(frames))
 	for i := range frames {
 		var prev *Frame
 		if i > 0 {
 			prev = &frames[i-1]
 		}
-		k := &si.keys[i]
-		buildFrameKey(k, &frames[i], prev, b.ev.Platform)
-		if k.contributes {
+		b.comps = append(b.comps, Component{ID: ids[i]})
+		c := &b.comps[len(b.comps)-1]
+		b.vals = frameComponent(c, b.vals, &frames[i], prev, b.ev.Platform)
+		if c.Contributes {
 			si.sysContrib = true
-			if k.inApp {
-				si.appContrib = true
-			}
+			si.appContrib = si.appContrib || c.inApp
 		}
 	}
 	// Sentry ignores single-frame JavaScript stack traces without a function
 	// whose file comes from a URL: too little to group on.
-	if len(frames) == 1 && si.keys[0].contributes {
+	if len(frames) == 1 && si.sysContrib {
 		f := &frames[0]
 		if isJSFamily(platformOf(f, b.ev.Platform)) && f.Function == "" && hasURLOrigin(f.AbsPath, true) {
-			si.keys[0].contributes = false
-			si.keys[0].hint = hintSingleJS
-			si.sysContrib, si.appContrib = false, false
+			c := &b.comps[len(b.comps)-1]
+			c.Contributes = false
+			c.Hint = hintSingleJS
+			si = stackInfo{}
 		}
 	}
 	return si
+}
+
+// useVariant applies the chosen variant to one stack trace's frame
+// components: the app variant ignores frames that are not in-app. It
+// reports whether the stack trace contributes.
+func useVariant(frames []Component, app bool) bool {
+	contributes := false
+	for i := range frames {
+		c := &frames[i]
+		if c.Contributes && app && !c.inApp {
+			c.Contributes = false
+			c.Hint = hintNonApp
+		}
+		contributes = contributes || c.Contributes
+	}
+	return contributes
 }
 
 // exceptions adds the chained-exception components; it reports whether any
 // contributes.
 func (b *builder) exceptions() bool {
 	exs := b.ev.Exceptions
-	infos := make([]stackInfo, len(exs))
-	anyApp, anySys, nframes := false, false, 0
+	nframes := 0
 	for i := range exs {
-		infos[i] = b.analyse(exs[i].Frames)
-		anyApp = anyApp || infos[i].appContrib
-		anySys = anySys || infos[i].sysContrib
 		nframes += len(exs[i].Frames)
+	}
+	b.comps = make([]Component, 0, nframes+2*len(exs)+1)
+	b.vals = make([]string, 0, 3*nframes+2*len(exs)+1)
+	// Each exception adds its frames, its type and its value. The type and
+	// value are decided once the variant is known (a value only counts
+	// when its stack trace does not).
+	anyApp, anySys := false, false
+	for i := range exs {
+		stack, typeID, valueID := "exception[0].stacktrace.frame", "exception[0].type", "exception[0].value"
+		if i > 0 {
+			head := "exception[" + strconv.Itoa(i) + "]"
+			stack, typeID, valueID = head+".stacktrace.frame", head+".type", head+".value"
+		}
+		si := b.addFrames(exs[i].Frames, frameIDs(stack, len(exs[i].Frames)))
+		anyApp = anyApp || si.appContrib
+		anySys = anySys || si.sysContrib
+		b.comps = append(b.comps, Component{ID: typeID, kinds: "t"}, Component{ID: valueID, kinds: "v"})
 	}
 	app := anyApp || !anySys
 	b.variant = "app"
 	if !app {
 		b.variant = "system"
 	}
-	b.comps = make([]Component, 0, nframes+2*len(exs)+1)
-	b.vals = make([]string, 0, 3*nframes)
 	contributes := false
+	comps := b.comps
 	for i := range exs {
 		e := &exs[i]
-		prefix := "exception[" + strconv.Itoa(i) + "]"
-		stackContrib := b.addFrames(prefix+".stacktrace.frame", &infos[i], app)
+		n := len(e.Frames)
+		stackContrib := useVariant(comps[:n], app)
 		if stackContrib {
 			contributes = true
 		}
-		tc := Component{ID: prefix + ".type", kinds: "t"}
+		tc, vc := &comps[n], &comps[n+1]
+		comps = comps[n+2:]
 		switch {
 		case e.Type == "":
 			tc.Hint = hintNoType
 		case e.Synthetic:
-			tc.Values = []string{e.Type}
+			tc.Values = b.value(e.Type)
 			tc.Hint = hintSynthetic
 		default:
-			tc.Values = []string{e.Type}
+			tc.Values = b.value(e.Type)
 			tc.Contributes = true
 			contributes = true
 		}
-		b.comps = append(b.comps, tc)
-		vc := Component{ID: prefix + ".value", kinds: "v"}
 		switch {
 		case e.Value == "":
 			vc.Hint = hintNoValue
 		case stackContrib:
 			// Not normalised: the value does not contribute, and skipping
-			// the regexp keeps the common case cheap.
-			vc.Values = []string{e.Value}
+			// the parameterisation keeps the common case cheap.
+			vc.Values = b.value(e.Value)
 			vc.Hint = hintStackPrecedence
 		default:
 			n := Normalize(e.Value)
@@ -351,69 +389,67 @@ func (b *builder) exceptions() bool {
 				vc.Hint = hintNoValue
 				break
 			}
-			vc.Values = []string{n}
+			vc.Values = b.value(n)
 			vc.Contributes = true
 			contributes = true
 			if n != e.Value {
 				vc.Hint = hintStripped
 			}
 		}
-		b.comps = append(b.comps, vc)
 	}
 	return contributes
 }
 
+// commonFrameIDs are the IDs of the first frames of the first exception and
+// of a thread, built once: the usual event's IDs need neither work nor
+// allocation. They are never modified.
+var commonFrameIDs = struct{ exception, thread []string }{
+	exception: buildFrameIDs("exception[0].stacktrace.frame", 128),
+	thread:    buildFrameIDs("threads.stacktrace.frame", 128),
+}
+
+// frameIDs returns the IDs prefix[0], ..., prefix[n-1] of a stack trace's
+// frames.
+func frameIDs(prefix string, n int) []string {
+	switch {
+	case n <= len(commonFrameIDs.exception) && prefix == "exception[0].stacktrace.frame":
+		return commonFrameIDs.exception[:n]
+	case n <= len(commonFrameIDs.thread) && prefix == "threads.stacktrace.frame":
+		return commonFrameIDs.thread[:n]
+	}
+	return buildFrameIDs(prefix, n)
+}
+
+// buildFrameIDs returns prefix[0], ..., prefix[n-1], cut from one string.
+func buildFrameIDs(prefix string, n int) []string {
+	var all strings.Builder
+	all.Grow(n * (len(prefix) + 2 + decimalLen(n)))
+	for i := 0; i < n; i++ {
+		all.WriteString(prefix)
+		all.WriteByte('[')
+		all.WriteString(strconv.Itoa(i))
+		all.WriteByte(']')
+	}
+	s := all.String()
+	ids := make([]string, n)
+	for i := range ids {
+		l := len(prefix) + 2 + decimalLen(i)
+		ids[i], s = s[:l], s[l:]
+	}
+	return ids
+}
+
 // thread adds the components of the chosen thread's stack trace.
 func (b *builder) thread(th *Thread) bool {
-	si := b.analyse(th.Frames)
+	b.comps = make([]Component, 0, len(th.Frames)+1)
+	b.vals = make([]string, 0, 3*len(th.Frames)+1)
+	si := b.addFrames(th.Frames, frameIDs("threads.stacktrace.frame", len(th.Frames)))
 	app := si.appContrib || !si.sysContrib
 	b.variant = "app"
 	if !app {
 		b.variant = "system"
 	}
-	b.comps = make([]Component, 0, len(th.Frames)+1)
-	b.vals = make([]string, 0, 3*len(th.Frames))
-	return b.addFrames("threads.stacktrace.frame", &si, app)
-}
-
-// addFrames appends one component per frame and reports whether the stack
-// trace contributes in the chosen variant.
-func (b *builder) addFrames(prefix string, si *stackInfo, app bool) bool {
-	// All frame IDs share one string: one allocation instead of one per frame.
-	buf := make([]byte, 0, len(si.keys)*(len(prefix)+6))
-	for i := range si.keys {
-		buf = append(buf, prefix...)
-		buf = append(buf, '[')
-		buf = strconv.AppendInt(buf, int64(i), 10)
-		buf = append(buf, ']')
-	}
-	ids := string(buf)
-	off := 0
-	contributes := false
-	for i := range si.keys {
-		k := &si.keys[i]
-		start := len(b.vals)
-		b.vals = append(b.vals, k.vals[:k.n]...)
-		idLen := len(prefix) + 2 + decimalLen(i)
-		id := ids[off : off+idLen]
-		off += idLen
-		c := Component{
-			ID:          id,
-			Values:      b.vals[start:len(b.vals):len(b.vals)],
-			Contributes: k.contributes,
-			Hint:        k.hint,
-			kinds:       k.kinds(),
-		}
-		if c.Contributes && app && !k.inApp {
-			c.Contributes = false
-			c.Hint = hintNonApp
-		}
-		if c.Contributes {
-			contributes = true
-		}
-		b.comps = append(b.comps, c)
-	}
-	return contributes
+	return useVariant(b.comps, app)
 }
 
 // decimalLen is the number of decimal digits of a non-negative i.
@@ -434,14 +470,14 @@ func (b *builder) addMessage(hint string, use bool) bool {
 		return false
 	}
 	if !use {
-		b.comps = append(b.comps, Component{ID: "message", Values: []string{msg}, Hint: hint, kinds: "g"})
+		b.comps = append(b.comps, Component{ID: "message", Values: b.value(msg), Hint: hint, kinds: "g"})
 		return false
 	}
 	n := Normalize(msg)
 	if n == "" {
 		return false
 	}
-	c := Component{ID: "message", Values: []string{n}, Contributes: true, kinds: "g"}
+	c := Component{ID: "message", Values: b.value(n), Contributes: true, kinds: "g"}
 	if n != msg {
 		c.Hint = hintStripped
 	}

@@ -57,17 +57,30 @@ func BenchmarkGroup(b *testing.B) {
 	}
 }
 
+// normalizeBenchCases are typical messages for the parameterizer.
+var normalizeBenchCases = []struct{ name, msg string }{
+	{"no-candidates", "connection refused by upstream"},
+	{"typical", "order 1234 for bob@example.com failed at 2026-11-26T00:22:00Z (request 3f2a1b4c-1111-2222-3333-444455556666)"},
+}
+
 // BenchmarkNormalize measures the parameterizer on a typical message.
 func BenchmarkNormalize(b *testing.B) {
-	for _, bc := range []struct{ name, msg string }{
-		{"no-candidates", "connection refused by upstream"},
-		{"typical", "order 1234 for bob@example.com failed at 2026-11-26T00:22:00Z (request 3f2a1b4c-1111-2222-3333-444455556666)"},
-	} {
+	benchmarkNormalize(b, Normalize)
+}
+
+// BenchmarkNormalizeRegexp measures the regexp that Normalize replaced
+// (normalize_ref_test.go), for comparison.
+func BenchmarkNormalizeRegexp(b *testing.B) {
+	benchmarkNormalize(b, normalizeRef)
+}
+
+func benchmarkNormalize(b *testing.B, normalize func(string) string) {
+	for _, bc := range normalizeBenchCases {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.msg)))
 			for b.Loop() {
-				_ = Normalize(bc.msg)
+				_ = normalize(bc.msg)
 			}
 		})
 	}

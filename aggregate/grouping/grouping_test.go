@@ -356,32 +356,35 @@ func TestFingerprintKinds(t *testing.T) {
 	}
 }
 
+// normalizeCases are Normalize's examples; FuzzNormalize also seeds with them.
+var normalizeCases = []struct{ in, want string }{
+	{"order 1234 failed (request 3f2a1b4c-1111-2222-3333-444455556666)", "order <int> failed (request <uuid>)"},
+	{"mail bob@example.com now", "mail <email> now"},
+	{"GET https://api.example.com/v1?x=1 failed", "GET <url> failed"},
+	{"host db-3.internal.example.com down", "host <hostname> down"},
+	{"from 10.1.2.3 and ::1 and fe80::1%eth0", "from <ip> and <ip> and <ip>%eth0"},
+	{"Foo::bar() failed", "Foo::bar() failed"},
+	{"trace 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "trace <traceparent>"},
+	{"sha da39a3ee5e6b4b0d3255bfef95601890afd80709 md5 d41d8cd98f00b204e9800998ecf8427e", "sha <sha1> md5 <md5>"},
+	{"at 2026-11-26T00:22:00.327260369Z", "at <date>"},
+	{"on Mon, 02 Jan 2006 15:04:05 MST", "on <date>"},
+	{"at 3:04 PM and 15:04:05", "at <date> and <date>"},
+	{"took 150ms or 1.5s", "took <duration> or <duration>"},
+	{"ptr 0xc000123abc id deadbeef01", "ptr <hex> id <hex>"},
+	{"word deadbeefcafe stays", "word deadbeefcafe stays"},
+	{"ratio -0.5 and 3.25", "ratio <float> and <float>"},
+	{"n=-5 a-5 id 12345678", "n=<int> a-<int> id <hex>"},
+	{"key='abc' flag=true other \"q\" plain true", "key=<quoted_str> flag=<bool> other \"q\" plain true"},
+	{"datetime.datetime(2024, 1, 2) bad", "<date> bad"},
+	{"one\n\n two \nthree", "one\n two..."},
+	{"trailing newline\n", "trailing newline..."},
+	{"plain message", "plain message"},
+	{"", ""},
+	{"   ", "..."},
+}
+
 func TestNormalize(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"order 1234 failed (request 3f2a1b4c-1111-2222-3333-444455556666)", "order <int> failed (request <uuid>)"},
-		{"mail bob@example.com now", "mail <email> now"},
-		{"GET https://api.example.com/v1?x=1 failed", "GET <url> failed"},
-		{"host db-3.internal.example.com down", "host <hostname> down"},
-		{"from 10.1.2.3 and ::1 and fe80::1%eth0", "from <ip> and <ip> and <ip>%eth0"},
-		{"Foo::bar() failed", "Foo::bar() failed"},
-		{"trace 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "trace <traceparent>"},
-		{"sha da39a3ee5e6b4b0d3255bfef95601890afd80709 md5 d41d8cd98f00b204e9800998ecf8427e", "sha <sha1> md5 <md5>"},
-		{"at 2026-11-26T00:22:00.327260369Z", "at <date>"},
-		{"on Mon, 02 Jan 2006 15:04:05 MST", "on <date>"},
-		{"at 3:04 PM and 15:04:05", "at <date> and <date>"},
-		{"took 150ms or 1.5s", "took <duration> or <duration>"},
-		{"ptr 0xc000123abc id deadbeef01", "ptr <hex> id <hex>"},
-		{"word deadbeefcafe stays", "word deadbeefcafe stays"},
-		{"ratio -0.5 and 3.25", "ratio <float> and <float>"},
-		{"n=-5 a-5 id 12345678", "n=<int> a-<int> id <hex>"},
-		{"key='abc' flag=true other \"q\" plain true", "key=<quoted_str> flag=<bool> other \"q\" plain true"},
-		{"datetime.datetime(2024, 1, 2) bad", "<date> bad"},
-		{"one\n\n two \nthree", "one\n two..."},
-		{"trailing newline\n", "trailing newline..."},
-		{"plain message", "plain message"},
-		{"", ""},
-		{"   ", "..."},
-	} {
+	for _, tc := range normalizeCases {
 		if got := Normalize(tc.in); got != tc.want {
 			t.Errorf("Normalize(%q) = %q, want %q", tc.in, got, tc.want)
 		}
