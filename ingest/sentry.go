@@ -500,7 +500,13 @@ func (s *Sentry) store(ctx *fasthttp.RequestCtx, proj *issues.Project, raw []byt
 		return "", reject(fasthttp.StatusBadRequest, "bad_event_id", "bad event id %q", ev.EventID)
 	}
 	in.Group = grouping.Group(in.Doc.Grouping())
-	c, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
+	// Not derived from ctx: a context derived from a fasthttp.RequestCtx,
+	// which is not one of the context package's own, costs a goroutine per
+	// request watching its Done channel (measured: a goroutine wake-up per
+	// event in the scheduler trace of a flood). That channel only closes at
+	// shutdown, and then the event should still get the answer of its
+	// commit, which Close drains.
+	c, cancel := context.WithTimeout(context.Background(), s.cfg.SubmitTimeout)
 	defer cancel()
 	if _, err := s.tracker.Submit(c, in); err != nil {
 		switch {
