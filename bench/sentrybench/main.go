@@ -75,6 +75,7 @@ type config struct {
 	Loadgen       string        `json:"loadgen"`
 	Quick         bool          `json:"quick"`
 	Conns         int           `json:"conns"`
+	FlatConns     int           `json:"flat_conns"`
 	Groups        int           `json:"groups"`
 	Size          int           `json:"size"`
 	Seed          uint64        `json:"seed"`
@@ -104,7 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Bin, "bin", "bin/telltale", "Telltale binary")
 	fs.StringVar(&c.Loadgen, "loadgen", "bin/sentryload", "bench/sentryload binary")
 	fs.BoolVar(&c.Quick, "quick", false, "smoke run: 4 s phases (-flat, -rate-duration, -gzip-duration, -sink-duration not given explicitly)")
-	fs.IntVar(&c.Conns, "conns", 16, "connections of every phase")
+	fs.IntVar(&c.Conns, "conns", 16, "connections of the fixed-rate phase")
+	fs.IntVar(&c.FlatConns, "flat-conns", 128, "connections of the flat-out phases (flat, gzip; Telltale and the null sink): a closed loop of few connections measures latency, not throughput")
 	fs.IntVar(&c.Groups, "groups", 100, "distinct groups (issues)")
 	fs.IntVar(&c.Size, "size", 6500, "event payload `bytes`")
 	fs.Uint64Var(&c.Seed, "seed", 1, "sentryload seed")
@@ -141,8 +143,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 	}
 	c.TelltaleArgs = strings.Fields(*telltaleArgs)
-	if c.Conns < 1 || c.Groups < 1 || c.Rate <= 0 || c.Flat <= 0 || c.RateDuration <= 0 || c.GzipDuration <= 0 || c.SinkDuration < 0 {
-		return c, fmt.Errorf("%w: -conns, -groups, -rate and the durations must be positive", errUsage)
+	if c.Conns < 1 || c.FlatConns < 1 || c.Groups < 1 || c.Rate <= 0 || c.Flat <= 0 || c.RateDuration <= 0 || c.GzipDuration <= 0 || c.SinkDuration < 0 {
+		return c, fmt.Errorf("%w: -conns, -flat-conns, -groups, -rate and the durations must be positive", errUsage)
 	}
 	return c, nil
 }
@@ -393,6 +395,15 @@ func passFail(ok bool) string {
 	return "FAIL"
 }
 
+// conns returns the connections of p: -conns at a fixed rate, -flat-conns
+// flat out.
+func (p phase) conns(c config) int {
+	if p.TargetRate > 0 {
+		return c.Conns
+	}
+	return c.FlatConns
+}
+
 // runPhase runs sentryload once against url; with srv set it samples the
 // server's RSS and CPU while the load runs.
 func (b *bench) runPhase(ctx context.Context, p phase, url string, srv *server) phase {
@@ -401,7 +412,7 @@ func (b *bench) runPhase(ctx context.Context, p phase, url string, srv *server) 
 	args := []string{
 		"-url", url, "-project", "1", "-key", c.Key,
 		"-groups", strconv.Itoa(c.Groups), "-size", strconv.Itoa(c.Size),
-		"-conns", strconv.Itoa(c.Conns),
+		"-conns", strconv.Itoa(p.conns(c)),
 		"-rate", strconv.FormatFloat(p.TargetRate, 'f', -1, 64),
 		"-duration", p.Duration.String(),
 		"-seed", strconv.FormatUint(c.Seed, 10),

@@ -54,8 +54,8 @@ func writeTable(w io.Writer, rep *report) {
 			break
 		}
 	}
-	fmt.Fprintf(w, "\nSentry ingestion: %.0f-byte events in %d groups over %d connections; %s, %s CPUs, load average at start %s\n\n",
-		evBytes, c.Groups, c.Conns, rep.Env["cpu"], rep.Env["ncpu"], rep.Env["loadavg"])
+	fmt.Fprintf(w, "\nSentry ingestion: %.0f-byte events in %d groups over %d connections flat out, %d at a fixed rate; %s, %s CPUs, load average at start %s\n\n",
+		evBytes, c.Groups, c.FlatConns, c.Conns, rep.Env["cpu"], rep.Env["ncpu"], rep.Env["loadavg"])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\ttarget\trate\tsent\taccepted\tevents/s\tp50 ms\tp99 ms\tmax ms\t429\t4xx\t5xx\terrors\tmax RSS\tCPU/event\tloadgen CPU\t")
 	for _, p := range rep.Phases {
