@@ -2,8 +2,7 @@ package ingest
 
 import (
 	"bytes"
-	"compress/gzip"
-	"compress/zlib"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -245,7 +246,11 @@ func (s *Sentry) serve(ctx *fasthttp.RequestCtx, pid uint32, endpoint string) (i
 	if ierr != nil {
 		return "", ierr
 	}
-	body, ierr := s.body(ctx)
+	// The body (decompressed or not) is used up before serve returns:
+	// item payloads are decoded into copies (DecodeEvent) or counted.
+	buf := getBodyBuf()
+	defer putBodyBuf(buf)
+	body, ierr := s.body(ctx, buf)
 	if ierr != nil {
 		return "", ierr
 	}
@@ -378,8 +383,8 @@ func requestKey(ctx *fasthttp.RequestCtx) (string, *ingestError) {
 }
 
 // body returns the request body decompressed per Content-Encoding, reading
-// at most MaxBodySize+1 bytes of output.
-func (s *Sentry) body(ctx *fasthttp.RequestCtx) ([]byte, *ingestError) {
+// at most MaxBodySize+1 bytes of output into buf.
+func (s *Sentry) body(ctx *fasthttp.RequestCtx, buf *bytes.Buffer) ([]byte, *ingestError) {
 	raw := ctx.Request.Body()
 	enc := strings.ToLower(strings.TrimSpace(string(ctx.Request.Header.Peek("Content-Encoding"))))
 	var r io.Reader
@@ -394,9 +399,17 @@ func (s *Sentry) body(ctx *fasthttp.RequestCtx) ([]byte, *ingestError) {
 		}
 		return raw, nil
 	case "gzip", "x-gzip":
-		r, err = gzip.NewReader(bytes.NewReader(raw))
+		var z *gzip.Reader
+		if z, err = getGzipReader(raw); err == nil {
+			defer putGzipReader(z)
+			r = z
+		}
 	case "deflate":
-		r, err = zlib.NewReader(bytes.NewReader(raw))
+		var z io.ReadCloser
+		if z, err = getZlibReader(raw); err == nil {
+			defer putZlibReader(z)
+			r = z
+		}
 	case "br":
 		r = brotli.NewReader(bytes.NewReader(raw))
 	case "zstd":
@@ -419,10 +432,10 @@ func (s *Sentry) body(ctx *fasthttp.RequestCtx) ([]byte, *ingestError) {
 	if err != nil {
 		return nil, reject(fasthttp.StatusBadRequest, "bad_encoding", "%s: %v", enc, err)
 	}
-	out, err := io.ReadAll(io.LimitReader(r, int64(s.cfg.MaxBodySize)+1))
-	if err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(r, int64(s.cfg.MaxBodySize)+1)); err != nil {
 		return nil, reject(fasthttp.StatusBadRequest, "bad_encoding", "%s: %v", enc, err)
 	}
+	out := buf.Bytes()
 	if len(out) > s.cfg.MaxBodySize {
 		return nil, reject(fasthttp.StatusRequestEntityTooLarge, "body_too_large", "decompressed body exceeds %d bytes", s.cfg.MaxBodySize)
 	}
@@ -431,6 +444,54 @@ func (s *Sentry) body(ctx *fasthttp.RequestCtx) ([]byte, *ingestError) {
 	}
 	return out, nil
 }
+
+// Decompression state is reused across requests: a new gzip or zlib
+// reader allocates about 40 KB of tables, which had been most of what a
+// gzipped event cost the allocator. Bodies are read into pooled buffers;
+// one bigger than maxBodyBuf is not kept.
+var (
+	bodyBufs    = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	gzipReaders sync.Pool // of *gzip.Reader
+	zlibReaders sync.Pool // of io.ReadCloser implementing zlib.Resetter
+)
+
+const maxBodyBuf = 256 << 10
+
+func getBodyBuf() *bytes.Buffer { return bodyBufs.Get().(*bytes.Buffer) }
+
+func putBodyBuf(b *bytes.Buffer) {
+	if b.Cap() > maxBodyBuf {
+		return
+	}
+	b.Reset()
+	bodyBufs.Put(b)
+}
+
+func getGzipReader(raw []byte) (*gzip.Reader, error) {
+	if z, ok := gzipReaders.Get().(*gzip.Reader); ok {
+		if err := z.Reset(bytes.NewReader(raw)); err != nil {
+			gzipReaders.Put(z)
+			return nil, err
+		}
+		return z, nil
+	}
+	return gzip.NewReader(bytes.NewReader(raw))
+}
+
+func putGzipReader(z *gzip.Reader) { gzipReaders.Put(z) }
+
+func getZlibReader(raw []byte) (io.ReadCloser, error) {
+	if z, ok := zlibReaders.Get().(io.ReadCloser); ok {
+		if err := z.(zlib.Resetter).Reset(bytes.NewReader(raw), nil); err != nil {
+			zlibReaders.Put(z)
+			return nil, err
+		}
+		return z, nil
+	}
+	return zlib.NewReader(bytes.NewReader(raw))
+}
+
+func putZlibReader(z io.ReadCloser) { zlibReaders.Put(z) }
 
 func (s *Sentry) limiter(p *issues.Project) *rate.Limiter {
 	if p.RateLimit <= 0 {
