@@ -114,9 +114,11 @@ func DefaultConfig(dir string) Config {
 		// GC every 5 minutes is cheap when there is nothing to collect (it
 		// samples one file) and keeps disk use near the live data.
 		GCInterval: 5 * time.Minute,
-		// Every 5 s: RSS then holds what Badger wrote or read in the last
-		// seconds, not every page written since start.
-		PageOutInterval: 5 * time.Second,
+		// Every second: RSS then holds what Badger wrote or read in the
+		// last second, not every page written since start. A Sentry flood
+		// writes 15 MB/s of value log: at 5 s the mapped pages peaked at
+		// 90 MB of RSS, at 1 s they stay under 30 MB.
+		PageOutInterval: time.Second,
 		// Off by default: a flush survives kill -9 without it (DESIGN.md §5);
 		// fsync per write would cap throughput on slow disks.
 		SyncWrites: false,
