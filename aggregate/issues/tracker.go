@@ -147,7 +147,7 @@ type Issue struct {
 	usersSaved time.Time
 	// changedTags are the tag values counted since the state was last
 	// written; allTagsDirty is set when all must be (a legacy record).
-	changedTags  []storage.TagCount
+	changedTags  map[tagValue]struct{}
 	allTagsDirty bool
 	tagsSaved    time.Time
 	// staticDirty is set when the static record (encodeStatic) has not
@@ -840,16 +840,22 @@ func (is *Issue) countTag(k, v string) {
 		vals = map[string]uint64{}
 		is.Tags[strings.Clone(k)] = vals
 	}
-	if n, ok := vals[v]; ok {
-		vals[v] = n + 1
-	} else if len(vals) >= maxTagValues {
+	// k and v may be substrings of the event's payload (see newIssue).
+	// Storing into a map stores the key given, even over an equal one
+	// already there, so v is copied before every count; k is only looked
+	// up, and copied where it is stored.
+	if _, ok := vals[v]; !ok && len(vals) >= maxTagValues {
 		v = otherTagValue
-		vals[v]++
 	} else {
-		v = strings.Clone(v) // a new key: see newIssue
-		vals[v] = 1
+		v = strings.Clone(v)
 	}
-	is.changedTags = append(is.changedTags, storage.TagCount{Key: k, Value: v})
+	vals[v]++
+	if _, ok := is.changedTags[tagValue{k, v}]; !ok {
+		if is.changedTags == nil {
+			is.changedTags = make(map[tagValue]struct{})
+		}
+		is.changedTags[tagValue{strings.Clone(k), v}] = struct{}{}
+	}
 }
 
 // takeTagCounts returns the current counts of the tag values changed since
@@ -863,17 +869,19 @@ func (is *Issue) takeTagCounts() []storage.TagCount {
 			}
 		}
 	} else {
-		seen := make(map[storage.TagCount]bool, len(is.changedTags))
-		for _, tc := range is.changedTags {
-			if n := is.Tags[tc.Key][tc.Value]; n > 0 && !seen[tc] {
-				seen[tc] = true
-				out = append(out, storage.TagCount{Key: tc.Key, Value: tc.Value, Count: n})
+		for tv := range is.changedTags {
+			if n := is.Tags[tv.Key][tv.Value]; n > 0 {
+				out = append(out, storage.TagCount{Key: tv.Key, Value: tv.Value, Count: n})
 			}
 		}
 	}
-	is.allTagsDirty, is.changedTags = false, is.changedTags[:0]
+	is.allTagsDirty = false
+	clear(is.changedTags)
 	return out
 }
+
+// tagValue is a tag key and value.
+type tagValue struct{ Key, Value string }
 
 // bounded returns s, or "" when it is longer than n bytes.
 func bounded(s string, n int) string {

@@ -476,6 +476,8 @@ func TestIssueKeepsCopies(t *testing.T) {
 	in := &Incoming{Project: 1, Doc: doc, Group: grouping.Group(doc.Grouping())}
 	is := newIssue(1, in)
 	is.apply(in)
+	is.takeTagCounts() // as a commit does; the next event's tags are all known values
+	is.apply(in)
 	lo := uintptr(unsafe.Pointer(unsafe.StringData(payload)))
 	hi := lo + uintptr(len(payload))
 	check := func(what, s string) {
@@ -505,7 +507,14 @@ func TestIssueKeepsCopies(t *testing.T) {
 			check("component value", v)
 		}
 	}
-	if is.Tags["region"]["eu"] != 1 || is.Metadata.Function != "handler" {
+	for tv := range is.changedTags {
+		check("changed tag key", tv.Key)
+		check("changed tag value", tv.Value)
+	}
+	if len(is.changedTags) == 0 {
+		t.Error("no changed tags after the second event")
+	}
+	if is.Tags["region"]["eu"] != 2 || is.Metadata.Function != "handler" {
 		t.Errorf("state: tags %v, metadata %+v", is.Tags, is.Metadata)
 	}
 }
