@@ -138,10 +138,10 @@ func (c *codec) decode(format byte, v []byte) ([]byte, error) {
 // CompressEvent appends the event document body to dst compressed, as
 // EventRecord.Compressed. Any number of goroutines may call it at once.
 //
-// S2 rather than zstd: on the 9 KB documents of a typical event, zstd's
+// S2 rather than zstd: on the 9 KB document of a typical event, zstd's
 // fastest level took 42 µs and S2 7.5 µs, for 1.9 KB against 2.6 KB
-// (BenchmarkEventStages in package ingest), and compression was the largest single cost of
-// ingest: 18 % of the server's CPU in a flood.
+// (BenchmarkEventStages in package ingest), and compression had been the
+// largest single cost of ingest: 18 % of the server's CPU in a flood.
 func (db *DB) CompressEvent(dst, body []byte) []byte {
 	n, m := len(dst), s2.MaxEncodedLen(len(body)) // m < 0 only past 4 GiB, which no limit lets through
 	dst = slices.Grow(dst, m)
