@@ -1,6 +1,7 @@
 package issues
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -431,10 +432,14 @@ func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
 	if len(t.queue) == cap(t.queue) {
 		return 0, ErrQueueFull
 	}
-	buf := getJSONBuf()
+	buf, zbuf := getJSONBuf(), getJSONBuf()
 	*buf = in.Doc.AppendJSON(*buf)
-	p := &pending{in: in, body: t.db.CompressEvent(nil, *buf), done: make(chan result, 1)}
+	// Compressed into scratch and copied out at its size: the compressor
+	// needs room for the worst case, four times what S2 makes of an event.
+	*zbuf = t.db.CompressEvent(*zbuf, *buf)
+	p := &pending{in: in, body: bytes.Clone(*zbuf), done: make(chan result, 1)}
 	putJSONBuf(buf)
+	putJSONBuf(zbuf)
 	t.closing.RLock()
 	if t.closed {
 		t.closing.RUnlock()
