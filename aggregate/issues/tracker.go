@@ -148,7 +148,7 @@ type Issue struct {
 	usersSaved time.Time
 	// changedTags are the tag values counted since the state was last
 	// written; allTagsDirty is set when all must be (a legacy record).
-	changedTags  map[tagValue]struct{}
+	changedTags  map[tagValue]tagValue // each to itself: the copy kept
 	allTagsDirty bool
 	tagsSaved    time.Time
 	// staticDirty is set when the static record (encodeStatic) has not
@@ -845,22 +845,22 @@ func (is *Issue) countTag(k, v string) {
 		vals = map[string]uint64{}
 		is.Tags[strings.Clone(k)] = vals
 	}
-	// k and v may be substrings of the event's payload (see newIssue).
-	// Storing into a map stores the key given, even over an equal one
-	// already there, so v is copied before every count; k is only looked
-	// up, and copied where it is stored.
 	if _, ok := vals[v]; !ok && len(vals) >= maxTagValues {
 		v = otherTagValue
-	} else {
-		v = strings.Clone(v)
 	}
-	vals[v]++
-	if _, ok := is.changedTags[tagValue{k, v}]; !ok {
+	// k and v may be substrings of the event's payload (see newIssue), and
+	// a map assignment stores the key it is given, even over an equal one
+	// already there. So the count is stored under the copy the changed set
+	// holds, made once per value between two saves, not once per event.
+	tv, ok := is.changedTags[tagValue{k, v}]
+	if !ok {
+		tv = tagValue{strings.Clone(k), strings.Clone(v)}
 		if is.changedTags == nil {
-			is.changedTags = make(map[tagValue]struct{})
+			is.changedTags = make(map[tagValue]tagValue)
 		}
-		is.changedTags[tagValue{strings.Clone(k), v}] = struct{}{}
+		is.changedTags[tv] = tv
 	}
+	vals[tv.Value]++
 }
 
 // takeTagCounts returns the current counts of the tag values changed since
