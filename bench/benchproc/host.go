@@ -1,13 +1,52 @@
 package benchproc
 
 import (
+	"context"
 	"io/fs"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 )
+
+// Host describes the machine a report was made on: OS, architecture, CPUs
+// and their model, Go version, load average and the commit checked out.
+func Host(ctx context.Context) map[string]string {
+	env := map[string]string{
+		"goos": runtime.GOOS, "goarch": runtime.GOARCH, "ncpu": strconv.Itoa(runtime.NumCPU()),
+		"go": runtime.Version(), "loadavg": LoadAvg(),
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				env["cpu"] = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		env["commit"] = strings.TrimSpace(string(out))
+	}
+	return env
+}
+
+// AppendFile appends text to the file at path, creating it: the drivers'
+// benchstat files grow by one run at a time.
+func AppendFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
 // LoadAvg returns the first three fields of /proc/loadavg: the machine is
 // shared, and others' load skews every figure.

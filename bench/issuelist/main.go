@@ -40,12 +40,10 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -61,18 +59,7 @@ import (
 	"github.com/telltale-dev/telltale/bench/sentryload/load"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "issuelist:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchproc.Main("issuelist", run) }
 
 // errUsage reports bad flags.
 var errUsage = errors.New("issuelist: bad usage")
@@ -450,34 +437,19 @@ retention:
 
 // server is the running Telltale.
 type server struct {
-	*benchproc.Process
-	url    string
-	token  string
-	client *http.Client
+	*benchproc.Telltale
+	token string
 }
 
 // startServer starts `telltale serve` on dir (config dir/telltale.yaml,
-// data dir/data) on a free loopback port, waits for /readyz and reads the
-// admin token.
+// data dir/data), waits for /readyz and reads the admin token.
 func startServer(ctx context.Context, c *config, dir, logName string) (*server, time.Duration, error) {
-	port, err := benchproc.FreePort(false)
+	t, ready, err := benchproc.StartTelltale(ctx, c.Bin, dir, nil, filepath.Join(c.LogDir, logName), c.ReadyTimeout)
 	if err != nil {
 		return nil, 0, err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	dataDir := filepath.Join(dir, "data")
-	s := &server{url: "http://" + addr, client: &http.Client{Timeout: time.Minute}}
-	args := []string{"serve", "-config", filepath.Join(dir, "telltale.yaml"), "-data-dir", dataDir, "-http-addr", addr, "-statsd-addr", "127.0.0.1:0"}
-	start := time.Now()
-	if s.Process, err = benchproc.Start("telltale", c.Bin, args, filepath.Join(c.LogDir, logName)); err != nil {
-		return nil, 0, err
-	}
-	if err := s.WaitReady(ctx, s.client, s.url+"/readyz", c.ReadyTimeout); err != nil {
-		s.Stop()
-		return nil, 0, err
-	}
-	ready := time.Since(start)
-	b, err := os.ReadFile(filepath.Join(dataDir, "admin-token"))
+	s := &server{Telltale: t}
+	b, err := os.ReadFile(filepath.Join(t.DataDir, "admin-token"))
 	if err != nil {
 		s.Stop()
 		return nil, 0, fmt.Errorf("admin token: %w", err)
@@ -540,7 +512,7 @@ func fill(ctx context.Context, c *config, dir string, logf func(string, ...any))
 		want := c.Events - m.Accepted
 		sum, err := load.Run(ctx, load.Config{
 			GenConfig:     load.GenConfig{Groups: c.Groups, Size: eventSize, Seed: loadSeed},
-			URL:           srv.url,
+			URL:           srv.URL,
 			Project:       projectID,
 			Key:           projectKey,
 			Conns:         c.Conns,
@@ -634,7 +606,7 @@ func fillProgress(srv *server, c *config, start time.Time, done <-chan struct{},
 // acceptedEvents reads the envelopes answered 200 from the server's
 // /metrics.
 func acceptedEvents(srv *server) (float64, error) {
-	resp, err := srv.client.Get(srv.url + "/metrics")
+	resp, err := srv.Client.Get(srv.URL + "/metrics")
 	if err != nil {
 		return 0, err
 	}
@@ -686,15 +658,15 @@ type answer struct {
 	took   time.Duration // from sending the request to reading the body
 }
 
-// get sends GET srv.url+path with the admin token.
+// get sends GET srv.URL+path with the admin token.
 func get(ctx context.Context, srv *server, path string) (answer, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.url+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
 	if err != nil {
 		return answer{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+srv.token)
 	start := time.Now()
-	resp, err := srv.client.Do(req)
+	resp, err := srv.Client.Do(req)
 	if err != nil {
 		return answer{}, err
 	}
@@ -892,7 +864,7 @@ func profile(ctx context.Context, srv *server, path string, seconds int, file st
 	}
 	ch := make(chan res, 1)
 	go func() {
-		resp, err := srv.client.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", srv.url, seconds))
+		resp, err := srv.Client.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", srv.URL, seconds))
 		if err != nil {
 			ch <- res{err: err}
 			return

@@ -38,30 +38,16 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/telltale-dev/telltale/bench/benchproc"
 	"github.com/telltale-dev/telltale/bench/sentryload/load"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sentrybench:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchproc.Main("sentrybench", run) }
 
 // errUsage reports bad flags.
 var errUsage = errors.New("sentrybench: bad usage")
@@ -238,7 +224,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
 	}
-	rep := report{Started: time.Now().UTC(), Config: c, Env: environment(ctx), Ratios: make(map[string]float64)}
+	rep := report{Started: time.Now().UTC(), Config: c, Env: benchproc.Host(ctx), Ratios: make(map[string]float64)}
 	b := &bench{cfg: c, logf: logf}
 	runErr := b.runAll(ctx, &rep)
 	rep.Finished = time.Now().UTC()
@@ -309,7 +295,7 @@ func (b *bench) runAll(ctx context.Context, rep *report) error {
 		if ctx.Err() != nil {
 			break
 		}
-		p := b.runPhase(ctx, spec, srv.url, srv)
+		p := b.runPhase(ctx, spec, srv.URL, srv)
 		rep.Phases = append(rep.Phases, p)
 		if p.Error != "" {
 			failed = append(failed, p.Name+": "+p.Error)
@@ -342,7 +328,7 @@ func (b *bench) runAll(ctx context.Context, rep *report) error {
 	if st, err := benchproc.Read(srv.Pid()); err == nil {
 		rep.Telltale.PeakRSS = st.HWM
 	}
-	rep.Telltale.DiskBytes = benchproc.DirBytes(srv.dataDir)
+	rep.Telltale.DiskBytes = benchproc.DirBytes(srv.DataDir)
 	if rep.Telltale.Accepted > 0 {
 		rep.Telltale.DiskPer100k = float64(rep.Telltale.DiskBytes) / float64(rep.Telltale.Accepted) * 1e5
 	}
@@ -370,7 +356,7 @@ func (b *bench) verify(ctx context.Context, srv *server, groupAccepted []int64) 
 	start := time.Now()
 	var v verification
 	for {
-		issues, err := listIssues(ctx, srv.client, srv.url, b.cfg.Org, b.cfg.Project, b.cfg.Token)
+		issues, err := listIssues(ctx, srv.Client, srv.URL, b.cfg.Org, b.cfg.Project, b.cfg.Token)
 		if err == nil {
 			v, err = check(issues, groupAccepted)
 		}
@@ -481,26 +467,6 @@ func (b *bench) runPhase(ctx context.Context, p phase, url string, srv *server) 
 		b.logf("%s %s: max RSS %.1f MB, %.1f µs CPU/event", p.Target, p.Name, float64(p.MaxRSS)/1e6, p.CPUUsPerEvent)
 	}
 	return p
-}
-
-// environment records what the numbers depend on.
-func environment(ctx context.Context) map[string]string {
-	env := map[string]string{
-		"goos": runtime.GOOS, "goarch": runtime.GOARCH, "ncpu": strconv.Itoa(runtime.NumCPU()),
-		"go": runtime.Version(), "loadavg": benchproc.LoadAvg(),
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				env["cpu"] = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output(); err == nil {
-		env["commit"] = strings.TrimSpace(string(out))
-	}
-	return env
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/telltale-dev/telltale/bench/benchproc"
 )
 
 // Design targets (DESIGN.md §4).
@@ -160,13 +162,5 @@ func appendBenchFormat(path string, rep *report) error {
 	if n == 0 {
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(sb.String()); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return benchproc.AppendFile(path, sb.String())
 }

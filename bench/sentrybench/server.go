@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -25,49 +22,29 @@ auth:
 `, org, project, key, token)
 }
 
-// server is the running Telltale.
+// server is the running Telltale, in a temporary directory.
 type server struct {
-	*benchproc.Process
-	url     string
-	dir     string // temporary: config and data
-	dataDir string
-	client  *http.Client
+	*benchproc.Telltale
+	dir string // temporary: config and data
 }
 
-// startTelltale writes the config, starts `bin serve` on a free loopback
-// port with a fresh data directory, and waits for /readyz.
+// startTelltale writes the config to a temporary directory, starts Telltale
+// there with a fresh data directory, and waits for /readyz.
 func startTelltale(ctx context.Context, bin string, extra []string, yaml, logPath string, timeout time.Duration) (*server, time.Duration, error) {
-	port, err := benchproc.FreePort(false)
-	if err != nil {
-		return nil, 0, err
-	}
 	dir, err := os.MkdirTemp("", "sentrybench-*")
 	if err != nil {
 		return nil, 0, err
 	}
-	cfgPath := filepath.Join(dir, "telltale.yaml")
-	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "telltale.yaml"), []byte(yaml), 0o600); err != nil {
 		os.RemoveAll(dir)
 		return nil, 0, err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	s := &server{
-		url:     "http://" + addr,
-		dir:     dir,
-		dataDir: filepath.Join(dir, "data"),
-		client:  &http.Client{Timeout: time.Minute},
-	}
-	args := append([]string{"serve", "-config", cfgPath, "-data-dir", s.dataDir, "-http-addr", addr, "-statsd-addr", "127.0.0.1:0"}, extra...)
-	start := time.Now()
-	if s.Process, err = benchproc.Start("telltale", bin, args, logPath); err != nil {
+	t, ready, err := benchproc.StartTelltale(ctx, bin, dir, extra, logPath, timeout)
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, 0, err
 	}
-	if err := s.WaitReady(ctx, s.client, s.url+"/readyz", timeout); err != nil {
-		s.stop()
-		return nil, 0, err
-	}
-	return s, time.Since(start), nil
+	return &server{Telltale: t, dir: dir}, ready, nil
 }
 
 // stop ends the process and removes the temporary directory.

@@ -34,30 +34,17 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/telltale-dev/telltale/bench/sentryload/load"
+
+	"github.com/telltale-dev/telltale/bench/benchproc"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sentryload:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchproc.Main("sentryload", run) }
 
 func parseFlags(args []string, stderr io.Writer) (load.Config, string, error) {
 	var c load.Config

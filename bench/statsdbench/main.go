@@ -33,29 +33,15 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/telltale-dev/telltale/bench/benchproc"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "statsdbench:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchproc.Main("statsdbench", run) }
 
 // errUsage reports bad flags.
 var errUsage = errors.New("statsdbench: bad usage")
@@ -310,29 +296,12 @@ func binaries(specs map[string]targetSpec) []string {
 
 // environment records what the numbers depend on.
 func environment(ctx context.Context, specs map[string]targetSpec) map[string]string {
-	env := map[string]string{
-		"goos":    runtime.GOOS,
-		"goarch":  runtime.GOARCH,
-		"ncpu":    strconv.Itoa(runtime.NumCPU()),
-		"go":      runtime.Version(),
-		"loadavg": benchproc.LoadAvg(),
-	}
+	env := benchproc.Host(ctx)
 	if b, err := os.ReadFile("/proc/sys/net/core/rmem_default"); err == nil {
 		env["rmem_default"] = strings.TrimSpace(string(b))
 	}
 	if b, err := os.ReadFile("/proc/sys/net/core/rmem_max"); err == nil {
 		env["rmem_max"] = strings.TrimSpace(string(b))
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				env["cpu"] = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output(); err == nil {
-		env["commit"] = strings.TrimSpace(string(out))
 	}
 	if s, ok := specs[targetExporter]; ok {
 		if out, err := exec.CommandContext(ctx, s.bin, "--version").CombinedOutput(); err == nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/telltale-dev/telltale/bench/benchproc"
 )
 
 // report is the JSON document written to -out.
@@ -191,13 +193,5 @@ func appendBenchFormat(path string, rep report) error {
 		}
 		sb.WriteByte('\n')
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(sb.String()); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return benchproc.AppendFile(path, sb.String())
 }
