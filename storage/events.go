@@ -253,15 +253,14 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 	defer db.release()
 	wb := db.bdb.NewWriteBatch()
 	defer wb.Cancel()
-	var buf []byte
 	for i := range events {
 		e := &events[i]
-		buf = buf[:0]
-		buf = append(buf, eventFormatS2)
-		buf = binary.AppendUvarint(buf, e.Issue)
-		buf = binary.AppendVarint(buf, e.Time)
-		buf = append(buf, e.Compressed...)
-		ev := badger.NewEntry(eventKey(e.Project, e.ID), append([]byte(nil), buf...))
+		v := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(e.Compressed))
+		v = append(v, eventFormatS2)
+		v = binary.AppendUvarint(v, e.Issue)
+		v = binary.AppendVarint(v, e.Time)
+		v = append(v, e.Compressed...)
+		ev := badger.NewEntry(eventKey(e.Project, e.ID), v)
 		ix := badger.NewEntry(issueEventsKey(e.Issue, e.Time, e.ID), binary.BigEndian.AppendUint32(nil, e.Project))
 		if db.cfg.EventRetention > 0 {
 			ev = ev.WithTTL(db.cfg.EventRetention)

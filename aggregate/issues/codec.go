@@ -228,19 +228,29 @@ func (r *reader) fail() {
 	r.b = nil
 }
 
+// legacyIssue is the JSON issue record of earlier versions: the issue with
+// its HyperLogLog user sketch.
+type legacyIssue struct {
+	*Issue
+	Users []byte `json:"users,omitempty"`
+}
+
 // decodeIssue reads an issue record (binary, or the JSON of earlier
 // versions). Its user sketch is empty until the stored one is loaded.
 func decodeIssue(data []byte) (*Issue, error) {
 	is := &Issue{users: hyperloglog.New14()}
 	if len(data) > 0 && data[0] == '{' {
-		if err := json.Unmarshal(data, is); err != nil {
+		// The user sketch was in the record then; it is stored apart now
+		// (storage.IssueRecord.Users).
+		legacy := legacyIssue{Issue: is}
+		if err := json.Unmarshal(data, &legacy); err != nil {
 			return nil, err
 		}
-		if len(is.Users) > 0 {
-			if err := is.users.UnmarshalBinary(is.Users); err != nil {
+		if len(legacy.Users) > 0 {
+			if err := is.users.UnmarshalBinary(legacy.Users); err != nil {
 				return nil, fmt.Errorf("user sketch: %w", err)
 			}
-			is.Users, is.usersDirty = nil, true
+			is.usersDirty = true
 		}
 		if is.Tags == nil {
 			is.Tags = make(map[string]map[string]uint64)

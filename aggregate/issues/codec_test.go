@@ -10,9 +10,9 @@ import (
 // counts) and the in-memory bookkeeping, for comparison.
 func stateOf(is *Issue) Issue {
 	c := *is
-	c.users, c.usersDirty, c.Users = nil, false, nil
+	c.users, c.usersDirty = nil, false
 	c.Tags, c.changedTags, c.allTagsDirty, c.staticDirty = nil, nil, false, false
-	c.lowerText, c.lowerFor = "", [2]string{}
+	c.lowerText = ""
 	c.usersSaved = c.usersSaved.UTC()
 	return c
 }
@@ -38,12 +38,11 @@ func TestIssueRecord(t *testing.T) {
 	}
 
 	// JSON, as earlier versions stored it.
-	legacy := *is
-	var err2 error
-	if legacy.Users, err2 = is.users.MarshalBinary(); err2 != nil {
-		t.Fatal(err2)
+	sketch, err := is.users.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	js, err := json.Marshal(&legacy)
+	js, err := json.Marshal(legacyIssue{Issue: is, Users: sketch})
 	if err != nil {
 		t.Fatal(err)
 	}

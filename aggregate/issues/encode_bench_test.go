@@ -31,6 +31,7 @@ func benchIssue(n int) *Issue {
 		}
 		is.apply(in)
 	}
+	is.countUsers() // as a commit does before encoding
 	return is
 }
 
@@ -85,6 +86,40 @@ func BenchmarkList(b *testing.B) {
 			for b.Loop() {
 				if page, total := t.List(c.f, c.order, 100, 25); len(page) == 0 || total == 0 {
 					b.Fatalf("empty page of %d", total)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIssueApply measures adding one event to a busy issue as the
+// committer does: apply per event, and the user count estimated once per
+// commit, taken here as 64 events of the issue. Compare with
+//
+//	go test -run='^$' -bench=IssueApply -benchmem -count=6 ./aggregate/issues/ | tee new.txt
+//	benchstat old.txt new.txt
+func BenchmarkIssueApply(b *testing.B) {
+	const commitEvents = 64
+	now := time.Now().UTC()
+	for _, users := range []int{100, 4000} {
+		b.Run(fmt.Sprint("users=", users), func(b *testing.B) {
+			ins := make([]*Incoming, users)
+			for i := range ins {
+				d := &Doc{Timestamp: now.Add(time.Duration(i) * time.Millisecond), Level: "error", Release: "r1", Environment: "prod",
+					User: &User{ID: fmt.Sprint("user", i)}, Tags: []Tag{{Key: "region", Value: "eu"}},
+					Exceptions: []grouping.Exception{{Type: "E", Value: "x"}}}
+				ins[i] = &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())}
+			}
+			is := newIssue(1, ins[0])
+			for i := range 5 * users {
+				is.apply(ins[i%users])
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				is.apply(ins[i%users])
+				if i++; i%commitEvents == 0 {
+					is.countUsers()
 				}
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -226,7 +227,7 @@ func (f *Filter) match(is *Issue, text string) bool {
 	if !f.Until.IsZero() && is.FirstSeen.After(f.Until) {
 		return false
 	}
-	if text != "" && !strings.Contains(is.searchText(), text) {
+	if text != "" && !strings.Contains(is.lowerText, text) {
 		return false
 	}
 	return true
@@ -371,15 +372,19 @@ func (t *Tracker) Events(id uint64, before time.Time, limit int) ([]StoredEvent,
 	return out, nil
 }
 
-// Event returns event id (32 hex digits) of project.
+// Event returns event id (32 hex digits) of project, or an error wrapping
+// ErrNotFound when it is not stored.
 func (t *Tracker) Event(project uint32, id string) (StoredEvent, error) {
 	var b [16]byte
 	if n, err := hex.Decode(b[:], []byte(id)); err != nil || n != 16 {
 		return StoredEvent{}, fmt.Errorf("%w: event %q", ErrNotFound, id)
 	}
 	r, err := t.db.Event(project, b)
+	if errors.Is(err, storage.ErrNoEvent) {
+		return StoredEvent{}, fmt.Errorf("%w: event %s", ErrNotFound, id)
+	}
 	if err != nil {
-		return StoredEvent{}, fmt.Errorf("%w: %v", ErrNotFound, err)
+		return StoredEvent{}, err // a read error or corruption is not a 404
 	}
 	return toStored(r)
 }
