@@ -673,13 +673,6 @@ func (s *scanner) query(b []byte) string {
 	return ""
 }
 
-func nonNull(raw json.RawMessage) json.RawMessage {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	return raw
-}
-
 // firstByte returns the first byte of a JSON value (encoding/json hands
 // unmarshalers values without leading white space).
 func firstByte(b []byte) byte {

@@ -45,9 +45,8 @@ type Item struct {
 	// "session", "client_report", "span", "log", ...). Unknown types are
 	// kept; the caller counts and skips them.
 	Type string
-	// Length is len(Payload). HasLength reports whether the item header gave
-	// an explicit length; without one the payload ran to the next '\n'.
-	Length    int
+	// HasLength reports whether the item header gave an explicit length
+	// (then len(Payload)); without one the payload ran to the next '\n'.
 	HasLength bool
 	// ContentType, Filename and AttachmentType are the item header's
 	// content_type, filename and attachment_type, or "".
@@ -208,7 +207,6 @@ func (e *Envelope) parse(body []byte, lim Limits, prev *Header) error {
 			}
 			it.Payload = p
 		}
-		it.Length = len(it.Payload)
 	}
 	return nil
 }
@@ -498,49 +496,75 @@ func reuse(prev string, tok []byte, esc bool) string {
 	return prev
 }
 
-// internType returns item types as constants (no allocation); unknown types
-// fall back to reuse.
+// KnownItemType reports whether t is one of the item types Sentry
+// documents ("event", "transaction", "attachment", "session", ...), the
+// bounded set a caller may use as a metric label.
+func KnownItemType(t string) bool { return knownType(t) != "" }
+
+// knownType returns t as a constant when it is a documented item type, else
+// "". It takes the item header's bytes without allocating.
+func knownType[T string | []byte](t T) string {
+	switch string(t) {
+	case "event":
+		return "event"
+	case "transaction":
+		return "transaction"
+	case "attachment":
+		return "attachment"
+	case "session":
+		return "session"
+	case "sessions":
+		return "sessions"
+	case "client_report":
+		return "client_report"
+	case "span":
+		return "span"
+	case "log":
+		return "log"
+	case "check_in":
+		return "check_in"
+	case "trace_metric":
+		return "trace_metric"
+	case "statsd":
+		return "statsd"
+	case "metric_buckets":
+		return "metric_buckets"
+	case "feedback":
+		return "feedback"
+	case "user_report":
+		return "user_report"
+	case "profile":
+		return "profile"
+	case "profile_chunk":
+		return "profile_chunk"
+	case "replay_event":
+		return "replay_event"
+	case "replay_recording":
+		return "replay_recording"
+	case "replay_video":
+		return "replay_video"
+	case "form_data":
+		return "form_data"
+	case "security":
+		return "security"
+	case "raw_security":
+		return "raw_security"
+	case "unreal_report":
+		return "unreal_report"
+	case "otel_log":
+		return "otel_log"
+	case "otel_span":
+		return "otel_span"
+	}
+	return ""
+}
+
+// internType returns the known item types as constants (no allocation);
+// unknown types fall back to reuse.
 func internType(tok []byte, esc bool, prev string) string {
 	if !esc {
-		switch string(tok[1 : len(tok)-1]) {
-		case "event":
-			return "event"
-		case "transaction":
-			return "transaction"
-		case "attachment":
-			return "attachment"
-		case "session":
-			return "session"
-		case "sessions":
-			return "sessions"
-		case "client_report":
-			return "client_report"
-		case "span":
-			return "span"
-		case "log":
-			return "log"
-		case "check_in":
-			return "check_in"
-		case "trace_metric":
-			return "trace_metric"
-		case "statsd":
-			return "statsd"
-		case "metric_buckets":
-			return "metric_buckets"
-		case "feedback":
-			return "feedback"
-		case "user_report":
-			return "user_report"
-		case "profile":
-			return "profile"
-		case "profile_chunk":
-			return "profile_chunk"
-		case "replay_event":
-			return "replay_event"
-		case "replay_recording":
-			return "replay_recording"
-		case "replay_video":
-			return "replay_video"
+		if t := knownType(tok[1 : len(tok)-1]); t != "" {
+			return t
 		}
 	}
 	return reuse(prev, tok, esc)

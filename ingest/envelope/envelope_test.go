@@ -44,7 +44,7 @@ func TestParse(t *testing.T) {
 					t.Errorf("got header %+v, want %+v", e.Header, want)
 				}
 				it := e.Items[0]
-				if it.ContentType != "text/plain" || it.Filename != "hello.txt" || it.Length != 10 {
+				if it.ContentType != "text/plain" || it.Filename != "hello.txt" || len(it.Payload) != 10 {
 					t.Errorf("got item %+v", it)
 				}
 			},
@@ -217,7 +217,7 @@ func TestParse(t *testing.T) {
 			}
 			for i, w := range tc.items {
 				it := e.Items[i]
-				if it.Type != w.typ || string(it.Payload) != w.payload || it.HasLength != w.hasLength || it.Length != len(w.payload) {
+				if it.Type != w.typ || string(it.Payload) != w.payload || it.HasLength != w.hasLength {
 					t.Errorf("item %d: got %+v (payload %q), want %+v", i, it, it.Payload, w)
 				}
 				if w.typ != "x" && it.Filename != "" && tc.check == nil {
@@ -309,5 +309,16 @@ func TestReason(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), "envelope: malformed: ") {
 		t.Errorf("got message %q, want the sentinel's prefix", err)
+	}
+}
+
+func TestKnownItemType(t *testing.T) {
+	for in, want := range map[string]bool{
+		"event": true, "transaction": true, "client_report": true, "otel_span": true,
+		"otel_future_thing": false, "Event": false, "": false,
+	} {
+		if got := KnownItemType(in); got != want {
+			t.Errorf("KnownItemType(%q): got %v, want %v", in, got, want)
+		}
 	}
 }

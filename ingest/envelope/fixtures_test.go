@@ -185,7 +185,7 @@ func checkFraming(t *testing.T, f *fixture, e *Envelope) {
 	}
 	for i, w := range f.meta.Items {
 		it := e.Items[i]
-		if it.Type != w.Header.Type || it.Length != w.PayloadLen || it.HasLength != (w.Header.Length != nil) ||
+		if it.Type != w.Header.Type || len(it.Payload) != w.PayloadLen || it.HasLength != (w.Header.Length != nil) ||
 			it.ContentType != w.Header.ContentType || it.ItemCount != w.Header.ItemCount {
 			t.Errorf("item %d: got %+v, want %+v", i, it, w)
 		}

@@ -108,6 +108,14 @@ func decodeEventReference(payload []byte, maxDepth int) (*Event, error) {
 	return ev, nil
 }
 
+// nonNull returns raw, or nil for a missing value or JSON null.
+func nonNull(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
+}
+
 // lenientUnmarshal is json.Unmarshal that ignores fields of the wrong type:
 // encoding/json skips such a field, finishes decoding the rest and reports
 // the first mismatch as *json.UnmarshalTypeError, which we drop.
