@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/valyala/fasthttp"
 
 	"github.com/telltale-dev/telltale/aggregate/grouping"
@@ -29,6 +31,7 @@ type IssuesConfig struct {
 type sentryAPI struct {
 	cfg     IssuesConfig
 	tracker *issues.Tracker
+	log     *slog.Logger
 	// history returns the metric history behind the query API, or nil
 	// when it is off; stats_v2 reads Telltale's own counters from it.
 	history func() Querier
@@ -43,7 +46,7 @@ func (s *Server) EnableIssues(t *issues.Tracker, cfg IssuesConfig) error {
 	if cfg.Organization == "" {
 		cfg.Organization = "main"
 	}
-	s.sentry = &sentryAPI{cfg: cfg, tracker: t, history: func() Querier {
+	s.sentry = &sentryAPI{cfg: cfg, tracker: t, log: s.log, history: func() Querier {
 		if s.prom == nil {
 			return nil
 		}
@@ -110,6 +113,11 @@ func (a *sentryAPI) serve(ctx *fasthttp.RequestCtx) string {
 	}
 	if err != nil {
 		writeError(ctx, err)
+		if ctx.Response.StatusCode() == http.StatusInternalServerError {
+			// writeError answers it without its text, which may hold
+			// internals (a storage error): the log keeps it.
+			a.log.Error("sentry api request failed", "handler", name, "path", string(ctx.Path()), "err", err)
+		}
 		return name
 	}
 	if data == nil {
@@ -259,17 +267,17 @@ type groupingInfo struct {
 
 func (a *sentryAPI) issueJSON(is *issues.Issue, detail bool) issueJSON {
 	p, _ := a.tracker.Project(is.Project)
-	id := strconv.FormatUint(is.ID, 10)
+	id, count := strconv.FormatUint(is.ID, 10), strconv.FormatUint(is.Count, 10)
 	j := issueJSON{
 		ID: id, ShortID: strings.ToUpper(p.Slug) + "-" + strings.ToUpper(strconv.FormatUint(is.ID, 36)),
-		Title: is.Title, Culprit: is.Culprit, Count: strconv.FormatUint(is.Count, 10), UserCount: is.UserCount,
+		Title: is.Title, Culprit: is.Culprit, Count: count, UserCount: is.UserCount,
 		Status: is.Status, Substatus: is.Substatus, Level: is.Level, Type: is.Type, Platform: is.Platform,
 		FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
 		Permalink:   strings.TrimSuffix(a.cfg.PublicURL, "/") + "/issues/" + id + "/",
 		IsUnhandled: is.Unhandled,
 		Project:     projectRef{ID: strconv.FormatUint(uint64(p.ID), 10), Name: p.Name, Slug: p.Slug, Platform: p.Platform},
 		Metadata:    metadata(is.Metadata),
-		Lifetime:    lifetime{Count: strconv.FormatUint(is.Count, 10), UserCount: is.UserCount, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen},
+		Lifetime:    lifetime{Count: count, UserCount: is.UserCount, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen},
 		Annotations: []string{}, StatusDetails: map[string]any{},
 	}
 	if is.Logger != "" {
@@ -346,20 +354,11 @@ func splitQuery(q string) []string {
 	return out
 }
 
-// parsePeriod parses Sentry's statsPeriod: 24h, 14d, 30m, 2w, 90s.
+// parsePeriod parses Sentry's statsPeriod and stats interval (24h, 14d,
+// 30m, 2w, 90s): Prometheus' duration syntax is a superset of it.
 func parsePeriod(s string) (time.Duration, error) {
-	if len(s) < 2 {
-		return 0, fmt.Errorf("bad statsPeriod %q", s)
-	}
-	n, err := strconv.Atoi(s[:len(s)-1])
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("bad statsPeriod %q", s)
-	}
-	unit := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
-	if unit == 0 {
-		return 0, fmt.Errorf("bad statsPeriod %q", s)
-	}
-	return time.Duration(n) * unit, nil
+	d, err := model.ParseDuration(s)
+	return time.Duration(d), err
 }
 
 // timeRange reads Sentry's time range parameters into since and until,
@@ -369,7 +368,7 @@ func timeRange(args *fasthttp.Args, now time.Time, since, until *time.Time) erro
 	if p := args.Peek("statsPeriod"); len(p) > 0 {
 		d, err := parsePeriod(string(p))
 		if err != nil {
-			return &apiError{http.StatusBadRequest, err.Error()}
+			return &apiError{http.StatusBadRequest, fmt.Sprintf("bad statsPeriod %q", p)}
 		}
 		*since = now.Add(-d)
 	}
@@ -407,15 +406,20 @@ func (a *sentryAPI) list(ctx *fasthttp.RequestCtx, project uint32) (any, error) 
 	args := ctx.QueryArgs()
 	var f issues.Filter
 	if project != 0 {
+		// The project's own list: a project parameter cannot widen it.
 		f.Projects = []uint32{project}
-	}
-	for _, v := range args.PeekMulti("project") {
-		id, err := strconv.ParseUint(string(v), 10, 32)
-		if err != nil {
-			return nil, &apiError{http.StatusBadRequest, fmt.Sprintf("bad project %q", v)}
-		}
-		if int64(id) >= 0 && id != 0 { // -1 means all in Sentry
-			f.Projects = append(f.Projects, uint32(id))
+	} else {
+		for _, v := range args.PeekMulti("project") {
+			if string(v) == "-1" { // all projects, in Sentry
+				continue
+			}
+			id, err := strconv.ParseUint(string(v), 10, 32)
+			if err != nil {
+				return nil, &apiError{http.StatusBadRequest, fmt.Sprintf("bad project %q", v)}
+			}
+			if id != 0 {
+				f.Projects = append(f.Projects, uint32(id))
+			}
 		}
 	}
 	for _, v := range args.PeekMulti("environment") {
@@ -449,7 +453,8 @@ func (a *sentryAPI) list(ctx *fasthttp.RequestCtx, project uint32) (any, error) 
 	}
 	page, total := a.tracker.List(f, sortBy, offset, limit)
 	ctx.Response.Header.Set("X-Hits", strconv.Itoa(total))
-	setLink(ctx, offset, limit, total)
+	setLink(ctx, fmt.Sprintf("0:%d:1", max(offset-limit, 0)), offset > 0,
+		fmt.Sprintf("0:%d:0", offset+limit), offset+limit < total)
 	out := make([]issueJSON, len(page))
 	for i := range page {
 		out[i] = a.issueJSON(&page[i], false)
@@ -474,19 +479,18 @@ func parseCursor(c string) (int, error) {
 	return off, nil
 }
 
-// setLink writes Sentry's Link header for a page at offset.
-func setLink(ctx *fasthttp.RequestCtx, offset, limit, total int) {
+// setLink writes Sentry's Link header: the request's URL, its other
+// parameters kept, with cursor prev (rel="previous") and next, and whether
+// each page has results.
+func setLink(ctx *fasthttp.RequestCtx, prev string, prevResults bool, next string, nextResults bool) {
 	base := string(ctx.URI().Scheme()) + "://" + string(ctx.Host()) + string(ctx.Path())
-	args := &fasthttp.Args{}
-	ctx.QueryArgs().CopyTo(args)
-	link := func(off int, rel string, results bool) string {
-		c := fmt.Sprintf("0:%d:%d", max(off, 0), map[bool]int{true: 1, false: 0}[rel == "previous"])
-		args.Set("cursor", c)
-		return fmt.Sprintf(`<%s?%s>; rel="%s"; results="%t"; cursor="%s"`, base, args.String(), rel, results, c)
+	var args fasthttp.Args
+	ctx.QueryArgs().CopyTo(&args)
+	link := func(cursor, rel string, results bool) string {
+		args.Set("cursor", cursor)
+		return fmt.Sprintf(`<%s?%s>; rel="%s"; results="%t"; cursor="%s"`, base, args.String(), rel, results, cursor)
 	}
-	prev := link(offset-limit, "previous", offset > 0)
-	next := link(offset+limit, "next", offset+limit < total)
-	ctx.Response.Header.Set("Link", prev+", "+next)
+	ctx.Response.Header.Set("Link", link(prev, "previous", prevResults)+", "+link(next, "next", nextResults))
 }
 
 // issue answers /api/0/issues/{id}/... .
@@ -569,12 +573,11 @@ func (a *sentryAPI) events(ctx *fasthttp.RequestCtx, is *issues.Issue) (any, err
 	if more {
 		evs = evs[:limit]
 	}
-	base := string(ctx.URI().Scheme()) + "://" + string(ctx.Host()) + string(ctx.Path())
 	next := "0:0:0"
 	if len(evs) > 0 {
 		next = fmt.Sprintf("%d:0:0", evs[len(evs)-1].Time.UnixMilli())
 	}
-	ctx.Response.Header.Set("Link", fmt.Sprintf(`<%s?cursor=0:0:1>; rel="previous"; results="false"; cursor="0:0:1", <%s?cursor=%s>; rel="next"; results="%t"; cursor="%s"`, base, base, next, more, next))
+	setLink(ctx, "0:0:1", false, next, more)
 	// Like Sentry, the list leaves out the event bodies (entries,
 	// contexts, extra) unless asked with full=true: a page of 100 full
 	// events is most of a megabyte.

@@ -29,6 +29,7 @@ var statsOutcomes = map[string]string{"stored": "accepted", "rejected": "invalid
 
 // statsGroup is one group of a stats_v2 answer.
 type statsGroup struct {
+	key    string             // By, printed: the groups' map key and sort order
 	By     map[string]string  `json:"by"`
 	Totals map[string]int64   `json:"totals"`
 	Series map[string][]int64 `json:"series"`
@@ -125,6 +126,7 @@ func (a *sentryAPI) stats(ctx *fasthttp.RequestCtx) (any, error) {
 		return nil, err
 	}
 	groups := map[string]*statsGroup{}
+	startMs := start.UnixMilli()
 	wantError := categories["error"] || categories["default"]
 	for _, s := range series {
 		outcome, ok := statsOutcomes[s.Labels.Get("outcome")]
@@ -149,7 +151,7 @@ func (a *sentryAPI) stats(ctx *fasthttp.RequestCtx) (any, error) {
 		key := fmt.Sprint(by)
 		grp := groups[key]
 		if grp == nil {
-			grp = &statsGroup{By: by, Totals: map[string]int64{}, Series: map[string][]int64{}}
+			grp = &statsGroup{key: key, By: by, Totals: map[string]int64{}, Series: map[string][]int64{}}
 			for _, f := range fields {
 				grp.Totals[f] = 0
 				grp.Series[f] = make([]int64, n)
@@ -160,18 +162,18 @@ func (a *sentryAPI) stats(ctx *fasthttp.RequestCtx) (any, error) {
 		// that shows it; a drop is a restart, from zero. A series with no
 		// sample in the lookback before start began in the range (a new
 		// process counts from zero): its first value counts too.
-		for i := range s.Points {
-			p := s.Points[i]
+		for i, p := range s.Points {
+			if p.T < startMs {
+				continue
+			}
 			d := p.V
 			if i > 0 {
 				if d = p.V - s.Points[i-1].V; d < 0 {
 					d = p.V
 				}
-			} else if p.T < start.UnixMilli() {
-				continue
 			}
-			b := int((p.T - start.UnixMilli()) / interval.Milliseconds())
-			if p.T < start.UnixMilli() || b >= n || d <= 0 {
+			b := int((p.T - startMs) / interval.Milliseconds())
+			if b >= n || d <= 0 {
 				continue
 			}
 			for _, f := range fields {
@@ -192,6 +194,6 @@ func (a *sentryAPI) stats(ctx *fasthttp.RequestCtx) (any, error) {
 	for _, g := range groups {
 		out.Groups = append(out.Groups, g)
 	}
-	slices.SortFunc(out.Groups, func(a, b *statsGroup) int { return cmp.Compare(fmt.Sprint(a.By), fmt.Sprint(b.By)) })
+	slices.SortFunc(out.Groups, func(a, b *statsGroup) int { return cmp.Compare(a.key, b.key) })
 	return out, nil
 }

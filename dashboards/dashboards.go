@@ -144,9 +144,9 @@ func promDS() common.DataSourceRef { return ref(PrometheusType, "${datasource}")
 
 // prometheusVariable is the "datasource" variable: which Prometheus data
 // source the PromQL panels query, by default the provisioned Telltale one.
-func prometheusVariable(label, description string) *dashboard.DatasourceVariableBuilder {
+func prometheusVariable(description string) *dashboard.DatasourceVariableBuilder {
 	return dashboard.NewDatasourceVariableBuilder("datasource").
-		Label(label).
+		Label("Prometheus").
 		Description(description).
 		Type(PrometheusType).
 		Current(option("Telltale", PrometheusUID))

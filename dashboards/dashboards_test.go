@@ -21,13 +21,20 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// TestCommittedJSON checks that the committed dashboards are what the
-// generator writes now, and that no stale dashboard is left beside them.
-func TestCommittedJSON(t *testing.T) {
+// generate returns the generated dashboards, failing the test on an error.
+func generate(t *testing.T) []File {
+	t.Helper()
 	files, err := Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return files
+}
+
+// TestCommittedJSON checks that the committed dashboards are what the
+// generator writes now, and that no stale dashboard is left beside them.
+func TestCommittedJSON(t *testing.T) {
+	files := generate(t)
 	const fix = "the generator changed: run `go generate ./dashboards/` and commit the JSON it writes"
 	var names []string
 	for _, f := range files {
@@ -63,10 +70,7 @@ var variableSets = []map[string]string{
 // Prometheus parser; it also checks that every metric name is spelled as
 // Telltale's names are (or comes from the metric variable).
 func TestPromQLParses(t *testing.T) {
-	files, err := Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := generate(t)
 	p := parser.NewParser(parser.Options{})
 	selfName := regexp.MustCompile(`^(telltale|process|go)_[a-z_]+$`)
 	n := 0
@@ -135,10 +139,7 @@ func TestPromQLParses(t *testing.T) {
 // target with its own refId and a data source, every data source one of
 // the dashboard's variables.
 func TestPanels(t *testing.T) {
-	files, err := Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := generate(t)
 	for _, f := range files {
 		var b struct {
 			Panels []struct {
@@ -189,10 +190,7 @@ func TestPanels(t *testing.T) {
 func TestSDKRoundTrip(t *testing.T) {
 	plugins.RegisterDefaultPlugins()
 	cog.NewRuntime().RegisterDataqueryVariant(SentryQueryVariantConfig())
-	files, err := Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := generate(t)
 	for _, f := range files {
 		var d dashboard.Dashboard
 		if err := json.Unmarshal(f.JSON, &d); err != nil {
@@ -300,10 +298,7 @@ func TestREADME(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := generate(t)
 	for _, f := range files {
 		var b struct {
 			Panels []struct {

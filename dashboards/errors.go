@@ -37,7 +37,7 @@ func errorsDashboard() *dashboard.DashboardBuilder {
 		"Unresolved issues and error events over time from Telltale's Sentry API (through Grafana's Sentry data source plugin), next to the Sentry ingest self-metrics. "+selfMetricsNote).
 		WithVariable(sentryVariable()).
 		WithVariable(projectVariable()).
-		WithVariable(prometheusVariable("Prometheus", "The Prometheus data source holding Telltale's self-metrics: Telltale's own /api/v1, or a Prometheus that scrapes its /metrics.")).
+		WithVariable(prometheusVariable(selfPrometheusNote)).
 		WithVariable(instanceVariable()).
 		WithPanel(single("Issues", "Issues in the issue table, every status.", "short",
 			q{sumBy("", "telltale_sentry_issues{"+self+"}"), ""})).

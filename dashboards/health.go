@@ -24,6 +24,10 @@ func instanceVariable() *dashboard.QueryVariableBuilder {
 		Current(option("All", "$__all"))
 }
 
+// selfPrometheusNote describes the "datasource" variable of the
+// dashboards of self-metrics.
+const selfPrometheusNote = "The Prometheus data source holding Telltale's self-metrics: Telltale's own /api/v1, or a Prometheus that scrapes its /metrics."
+
 // selfMetricsNote tells where self-metrics come from.
 const selfMetricsNote = "Telltale records its self-metrics (telltale_*, process_*, go_*) into its own history at every statsd flush, " +
 	"labelled job=\"telltale\" and instance, so its /api/v1 answers for them: no Prometheus is needed. " +
@@ -33,7 +37,7 @@ const selfMetricsNote = "Telltale records its self-metrics (telltale_*, process_
 func healthDashboard() *dashboard.DashboardBuilder {
 	return newDashboard("telltale-health", "Telltale health",
 		"Telltale's own health: statsd and Sentry ingest, rejects, drops, queues, flush latency, series, storage. "+selfMetricsNote).
-		WithVariable(prometheusVariable("Prometheus", "The Prometheus data source holding Telltale's self-metrics: Telltale's own /api/v1, or a Prometheus that scrapes its /metrics.")).
+		WithVariable(prometheusVariable(selfPrometheusNote)).
 		WithVariable(instanceVariable()).
 		// Overview: one number each.
 		WithPanel(single("statsd lines/s", "statsd lines handed to the parser per second, over UDP and TCP.", "cps",

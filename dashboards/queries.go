@@ -109,14 +109,11 @@ func Queries(board []byte) ([]Query, error) {
 			if err := json.Unmarshal(v.Query, &s); err != nil {
 				return nil, fmt.Errorf("dashboards: %s: want a classic query string: %w", where, err)
 			}
-			switch {
-			case labelValuesRE.MatchString(s):
-				m := labelValuesRE.FindStringSubmatch(s)
+			if m := labelValuesRE.FindStringSubmatch(s); m != nil {
 				out = append(out, Query{Where: where, Kind: LabelValues, Expr: m[1], Label: m[2]})
-			case labelNamesRE.MatchString(s):
-				m := labelNamesRE.FindStringSubmatch(s)
+			} else if m := labelNamesRE.FindStringSubmatch(s); m != nil {
 				out = append(out, Query{Where: where, Kind: LabelNames, Expr: m[1]})
-			default:
+			} else {
 				return nil, fmt.Errorf("dashboards: %s: unknown query %q", where, s)
 			}
 		case SentryType:

@@ -23,7 +23,7 @@ const picked = `$tag=~"$value"`
 func statsdDashboard() *dashboard.DashboardBuilder {
 	return newDashboard("telltale-statsd", "Telltale statsd overview",
 		"The statsd series Telltale keeps, named as statsd_exporter names them. Pick a metric, a tag to group by, and values of that tag.").
-		WithVariable(prometheusVariable("Prometheus", "The Prometheus data source: Telltale's own /api/v1, or a Prometheus that scrapes Telltale's /metrics.")).
+		WithVariable(prometheusVariable("The Prometheus data source: Telltale's own /api/v1, or a Prometheus that scrapes Telltale's /metrics.")).
 		WithVariable(promQueryVariable("metric", "Metric", "label_values({"+statsdSeries+"}, __name__)").
 			Description("statsd metric names. A timer, histogram or distribution is a summary: NAME (one series per quantile), NAME_sum and NAME_count.")).
 		WithVariable(promQueryVariable("tag", "Group by tag", "label_names($metric)").

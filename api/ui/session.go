@@ -43,7 +43,7 @@ func newSessions(ttl time.Duration, limit int) *sessions {
 }
 
 // create starts a session and returns its cookie value.
-func (ss *sessions) create() ([]byte, *session) {
+func (ss *sessions) create() []byte {
 	id := []byte(rand.Text() + rand.Text()) // 2×128 bits
 	s := &session{csrf: rand.Text() + rand.Text(), expires: ss.now().Add(ss.ttl)}
 	ss.mu.Lock()
@@ -60,7 +60,7 @@ func (ss *sessions) create() ([]byte, *session) {
 		delete(ss.m, oldest)
 	}
 	ss.m[sha256.Sum256(id)] = s
-	return id, s
+	return id
 }
 
 // sweepLocked drops expired sessions; ss.mu is held.

@@ -256,12 +256,12 @@ func TestSessionExpiryAndBound(t *testing.T) {
 	ss := newSessions(time.Hour, 3)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ss.now = func() time.Time { return now }
-	a, _ := ss.create()
+	a := ss.create()
 	now = now.Add(time.Minute)
-	b, _ := ss.create()
+	b := ss.create()
 	now = now.Add(time.Minute)
-	c, _ := ss.create()
-	d, _ := ss.create() // the bound: a, the oldest, goes
+	c := ss.create()
+	d := ss.create() // the bound: a, the oldest, goes
 	if _, ok := ss.get(a); ok {
 		t.Error("the oldest session survived the bound")
 	}

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
@@ -53,12 +52,7 @@ const dashStatsdLines = "shop.orders:1|c|#region:eu\nshop.orders:2|c|#region:us\
 // client report.
 func feedTelltale(t *testing.T) (*Main, func()) {
 	t.Helper()
-	m := runMain(t, t.TempDir(), nil, func(c *Config) {
-		c.Statsd.FlushInterval = 100 * time.Millisecond
-		c.Statsd.History = true
-		c.Projects = []ProjectConfig{{ID: 1, Slug: "backend", Platform: "go", Keys: []string{testKey}}}
-		c.Auth.Tokens = []string{testToken}
-	})
+	m := startSentryFlushing(t, 100*time.Millisecond)
 	hub, client := sentryHub(t, m, "shop@1.2.3", "production")
 	for i, user := range []string{"alice", "bob", "alice"} {
 		sendBoom(hub, 1000+i, user)
@@ -66,15 +60,7 @@ func feedTelltale(t *testing.T) (*Main, func()) {
 	hub.CaptureMessage("cache miss for key 42")
 	client.Flush(5 * time.Second)
 
-	post := func(key, body string) {
-		req, _ := http.NewRequest("POST", "http://"+m.HTTPAddr()+"/api/1/envelope/", strings.NewReader(body))
-		req.Header.Set("X-Sentry-Auth", "Sentry sentry_version=7, sentry_key="+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	}
+	post := func(key, body string) { postEnvelope(t, m, sentryAuth(key), []byte(body)) }
 	more := func() {
 		send(t, "udp", m.StatsdAddr(), dashStatsdLines)
 		send(t, "tcp", m.StatsdAddr(), dashStatsdLines)
@@ -90,20 +76,6 @@ func feedTelltale(t *testing.T) (*Main, func()) {
 	}
 	send(t, "tcp", m.StatsdAddr(), dashStatsdLines)
 	return m, more
-}
-
-// dashPromClient is the real Prometheus API client for the query API at
-// addr, with the test token.
-func dashPromClient(t *testing.T, addr string) v1.API {
-	t.Helper()
-	c, err := promapi.NewClient(promapi.Config{
-		Address:      "http://" + addr,
-		RoundTripper: bearer{testToken, promapi.DefaultRoundTripper},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v1.NewAPI(c)
 }
 
 // dashQueries returns the queries of every generated dashboard, each with
@@ -222,7 +194,7 @@ func dashHasData(v model.Value) bool {
 func TestDashboardQueriesReturnData(t *testing.T) {
 	m, more := feedTelltale(t)
 	more()
-	c := dashPromClient(t, m.HTTPAddr())
+	c := promClient(t, m.HTTPAddr(), testToken)
 	ctx := context.Background()
 	// rate() and increase() need two samples in their range: wait for the
 	// statsd series, and for two flushes recording the self-metrics that
@@ -744,7 +716,7 @@ func checkSentryStats(t *testing.T, m *Main, qs []sentryQuery) {
 	t.Helper()
 	base := "http://" + m.HTTPAddr()
 	org := m.Config.Organization
-	c := dashPromClient(t, m.HTTPAddr())
+	c := promClient(t, m.HTTPAddr(), testToken)
 	ctx := context.Background()
 	samples := func() (int, error) {
 		v, _, _, err := c.Query(ctx, `count_over_time(telltale_sentry_project_events_total{job="telltale", project="backend", outcome="stored"}[1h])`, time.Now())

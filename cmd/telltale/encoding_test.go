@@ -6,7 +6,6 @@ import (
 	"compress/zlib"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"testing"
 
@@ -25,29 +24,21 @@ func TestSentryEncodings(t *testing.T) {
 		n++
 		return []byte(fmt.Sprintf(`{"event_id":"%032x"}`+"\n"+`{"type":"event"}`+"\n"+`{"message":"encoded %d","level":"error","fingerprint":["encodings"]}`+"\n", n, n))
 	}
+	// stream compresses with the writers of newWriter.
+	stream := func(newWriter func(io.Writer) io.WriteCloser) func([]byte) []byte {
+		return func(b []byte) []byte {
+			var out bytes.Buffer
+			w := newWriter(&out)
+			w.Write(b)
+			w.Close()
+			return out.Bytes()
+		}
+	}
 	compress := map[string]func([]byte) []byte{
 		"identity": func(b []byte) []byte { return b },
-		"gzip": func(b []byte) []byte {
-			var out bytes.Buffer
-			w := gzip.NewWriter(&out)
-			w.Write(b)
-			w.Close()
-			return out.Bytes()
-		},
-		"deflate": func(b []byte) []byte {
-			var out bytes.Buffer
-			w := zlib.NewWriter(&out)
-			w.Write(b)
-			w.Close()
-			return out.Bytes()
-		},
-		"br": func(b []byte) []byte {
-			var out bytes.Buffer
-			w := brotli.NewWriter(&out)
-			w.Write(b)
-			w.Close()
-			return out.Bytes()
-		},
+		"gzip":     stream(func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) }),
+		"deflate":  stream(func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) }),
+		"br":       stream(func(w io.Writer) io.WriteCloser { return brotli.NewWriter(w) }),
 		"zstd": func(b []byte) []byte {
 			w, _ := zstd.NewWriter(nil)
 			defer w.Close()
@@ -57,18 +48,12 @@ func TestSentryEncodings(t *testing.T) {
 	compress["x-gzip"] = compress["gzip"]
 	post := func(enc string, body []byte) int {
 		t.Helper()
-		req, _ := http.NewRequest("POST", "http://"+m.HTTPAddr()+"/api/1/envelope/", bytes.NewReader(body))
-		req.Header.Set("X-Sentry-Auth", "Sentry sentry_version=7, sentry_key="+testKey)
+		hdr := sentryAuth(testKey)
 		if enc != "identity" {
-			req.Header.Set("Content-Encoding", enc)
+			hdr["Content-Encoding"] = enc
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := postEnvelope(t, m, hdr, body)
+		return code
 	}
 	bomb := bytes.Repeat([]byte{' '}, 64<<20) // over the 20 MiB decompressed-body cap
 	stored := 0

@@ -45,9 +45,16 @@ func queryClient(t *testing.T, m *Main, dir string) v1.API {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return promClient(t, m.HTTPAddr(), strings.TrimSpace(string(tok)))
+}
+
+// promClient is the real Prometheus API client for the query API at addr,
+// with token.
+func promClient(t *testing.T, addr, token string) v1.API {
+	t.Helper()
 	c, err := promapi.NewClient(promapi.Config{
-		Address:      "http://" + m.HTTPAddr(),
-		RoundTripper: bearer{strings.TrimSpace(string(tok)), promapi.DefaultRoundTripper},
+		Address:      "http://" + addr,
+		RoundTripper: bearer{token, promapi.DefaultRoundTripper},
 	})
 	if err != nil {
 		t.Fatal(err)

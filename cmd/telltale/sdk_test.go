@@ -25,22 +25,6 @@ const (
 	envPython = "TELLTALE_TEST_PYTHON"
 )
 
-// sdkIssue is the part of an /api/0/ issue the SDK tests check.
-type sdkIssue struct {
-	ID        string `json:"id"`
-	Title     string `json:"title"`
-	Culprit   string `json:"culprit"`
-	Count     string `json:"count"`
-	UserCount int    `json:"userCount"`
-	Level     string `json:"level"`
-	Type      string `json:"type"`
-	Platform  string `json:"platform"`
-	Metadata  struct {
-		Type  string `json:"type"`
-		Value string `json:"value"`
-	} `json:"metadata"`
-}
-
 // sdkEvent is the part of an /api/0/ event the SDK tests check.
 type sdkEvent struct {
 	GroupID     string `json:"groupID"`
@@ -184,17 +168,10 @@ func TestPythonSDK(t *testing.T) {
 // and platform.
 func checkSDKIssues(t *testing.T, m *Main, w sdkWant) {
 	t.Helper()
-	var list []sdkIssue
+	var list []apiIssue
 	eventually(t, "6 events in 4 issues", func() error {
-		list = nil
-		apiGet(t, m, "/api/0/projects/main/backend/issues/?query=&limit=100", &list)
-		total := 0
-		for _, is := range list {
-			var n int
-			fmt.Sscan(is.Count, &n)
-			total += n
-		}
-		if total < 6 || len(list) < 4 {
+		list = issueList(t, m, "")
+		if total := eventCount(list); total < 6 || len(list) < 4 {
 			return fmt.Errorf("%d events in %d issues: %+v", total, len(list), list)
 		}
 		return nil
@@ -220,7 +197,7 @@ func checkSDKIssues(t *testing.T, m *Main, w sdkWant) {
 	}
 
 	// The error raised twice from one place: one issue, two events.
-	var boom []sdkIssue
+	var boom []apiIssue
 	for _, is := range list {
 		if strings.Contains(is.Title, "card declined") {
 			boom = append(boom, is)
@@ -241,7 +218,7 @@ func checkSDKIssues(t *testing.T, m *Main, w sdkWant) {
 	}
 
 	// A different error type: its own issue.
-	other := findSDKIssue(list, w.otherType)
+	other := findIssue(list, w.otherType)
 	if other == nil {
 		t.Errorf("no issue titled %s in %+v", w.otherType, list)
 	} else if other.Count != "1" || !strings.Contains(other.Title, w.otherValue) || other.Metadata.Type != w.otherType || other.Culprit == "" {
@@ -249,7 +226,7 @@ func checkSDKIssues(t *testing.T, m *Main, w sdkWant) {
 	}
 
 	// The message.
-	msg := findSDKIssue(list, "cache miss for key 42")
+	msg := findIssue(list, "cache miss for key 42")
 	if msg == nil {
 		t.Errorf("no issue for the captured message in %+v", list)
 	} else if msg.Count != "1" || msg.Level != "warning" {
@@ -279,13 +256,7 @@ func checkSDKIssues(t *testing.T, m *Main, w sdkWant) {
 
 	// Tags, release, environment: on the issue's tag breakdown, in search,
 	// and on the stored event.
-	var tags []struct {
-		Key       string `json:"key"`
-		TopValues []struct {
-			Value string `json:"value"`
-			Count int    `json:"count"`
-		} `json:"topValues"`
-	}
+	var tags []apiTag
 	apiGet(t, m, "/api/0/issues/"+b.ID+"/tags/", &tags)
 	got := map[string]string{}
 	for _, tg := range tags {
@@ -302,9 +273,7 @@ func checkSDKIssues(t *testing.T, m *Main, w sdkWant) {
 		"release:" + w.release: 4, "environment:staging": 4, "environment:production": 0,
 		"region:eu": 4, "sdk_test:" + w.tag: 4, "provider:stripe": 1, "card declined": 1,
 	} {
-		var res []sdkIssue
-		apiGet(t, m, "/api/0/projects/main/backend/issues/?query="+strings.ReplaceAll(strings.ReplaceAll(q, " ", "+"), "@", "%40"), &res)
-		if len(res) != want {
+		if res := issueList(t, m, q); len(res) != want {
 			t.Errorf("query %q: %d issues, want %d", q, len(res), want)
 		}
 	}
@@ -345,18 +314,9 @@ func checkSDKIssues(t *testing.T, m *Main, w sdkWant) {
 	}
 }
 
-func findSDKIssue(list []sdkIssue, title string) *sdkIssue {
-	for i := range list {
-		if strings.Contains(list[i].Title, title) {
-			return &list[i]
-		}
-	}
-	return nil
-}
-
 // logGrouping logs how each issue was grouped, to compare the payloads of
 // events that should have joined.
-func logGrouping(t *testing.T, m *Main, list []sdkIssue) {
+func logGrouping(t *testing.T, m *Main, list []apiIssue) {
 	t.Helper()
 	for _, is := range list {
 		var detail map[string]any

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,6 +69,7 @@ func apiGet(t *testing.T, m *Main, path string, out any) http.Header {
 	return resp.Header
 }
 
+// apiIssue is the part of an /api/0/ issue the tests check.
 type apiIssue struct {
 	ID        string `json:"id"`
 	Title     string `json:"title"`
@@ -76,19 +79,83 @@ type apiIssue struct {
 	Status    string `json:"status"`
 	Substatus string `json:"substatus"`
 	Level     string `json:"level"`
+	Type      string `json:"type"`
+	Platform  string `json:"platform"`
 	Project   struct {
 		Slug string `json:"slug"`
 	} `json:"project"`
 	Metadata struct {
-		Type, Value string
+		Type  string `json:"type"`
+		Value string `json:"value"`
 	} `json:"metadata"`
 }
 
+// apiTag is one tag of /api/0/issues/{id}/tags/ with its top values.
+type apiTag struct {
+	Key       string `json:"key"`
+	TopValues []struct {
+		Value string `json:"value"`
+		Count int    `json:"count"`
+	} `json:"topValues"`
+}
+
+// issueList returns the issues of project backend that query (Sentry's
+// search syntax) selects, up to 100.
 func issueList(t *testing.T, m *Main, query string) []apiIssue {
 	t.Helper()
 	var out []apiIssue
-	apiGet(t, m, "/api/0/projects/main/backend/issues/?query="+strings.ReplaceAll(query, " ", "+"), &out)
+	apiGet(t, m, "/api/0/projects/main/backend/issues/?limit=100&query="+url.QueryEscape(query), &out)
 	return out
+}
+
+// linkNextRE reads the next page of Sentry's Link header.
+var linkNextRE = regexp.MustCompile(`<([^>]*)>; rel="next"; results="(true|false)"`)
+
+// nextPage returns the path and query of the next page that the Link
+// header of h names, and whether it has results.
+func nextPage(t *testing.T, h http.Header) (string, bool) {
+	t.Helper()
+	m := linkNextRE.FindStringSubmatch(h.Get("Link"))
+	if m == nil {
+		t.Fatalf("no next page in Link %q", h.Get("Link"))
+	}
+	u, err := url.Parse(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.RequestURI(), m[2] == "true"
+}
+
+// eventCount returns the events the issues of list count.
+func eventCount(list []apiIssue) int {
+	n := 0
+	for _, is := range list {
+		c, _ := strconv.Atoi(is.Count)
+		n += c
+	}
+	return n
+}
+
+// postEnvelope posts body to project 1's envelope endpoint with the
+// headers hdr and returns the answer's status and headers.
+func postEnvelope(t *testing.T, m *Main, hdr map[string]string, body []byte) (int, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+m.HTTPAddr()+"/api/1/envelope/", bytes.NewReader(body))
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header
+}
+
+// sentryAuth is the X-Sentry-Auth header of an envelope with key.
+func sentryAuth(key string) map[string]string {
+	return map[string]string{"X-Sentry-Auth": "Sentry sentry_version=7, sentry_key=" + key}
 }
 
 func findIssue(list []apiIssue, title string) *apiIssue {
@@ -172,11 +239,7 @@ func TestSentrySDK(t *testing.T) {
 			}
 			got[key] = mt.GetCounter().GetValue()
 		}
-		total := 0
-		for _, is := range list {
-			n, _ := strconv.Atoi(is.Count)
-			total += n
-		}
+		total := eventCount(list)
 		if got["outcome=stored project=backend "] != float64(total) || got["outcome=rejected project=backend "] < 1 {
 			t.Errorf("project events %v; want %d stored (the issues' counts) and the oversized one rejected", got, total)
 		}
@@ -216,13 +279,7 @@ func TestSentrySDK(t *testing.T) {
 			t.Errorf("query %q: %d issues, want %d", q, got, want)
 		}
 	}
-	var tags []struct {
-		Key       string `json:"key"`
-		TopValues []struct {
-			Value string `json:"value"`
-			Count int    `json:"count"`
-		} `json:"topValues"`
-	}
+	var tags []apiTag
 	apiGet(t, m, "/api/0/issues/"+boom.ID+"/tags/", &tags)
 	found := false
 	for _, tg := range tags {
@@ -253,6 +310,26 @@ func TestSentrySDK(t *testing.T) {
 	apiGet(t, m, "/api/0/issues/"+boom.ID+"/events/?full=true", &full)
 	if len(brief) != 3 || len(full) != 3 || brief[0].Entries != nil || len(full[0].Entries) == 0 || brief[0].ID != full[0].ID {
 		t.Errorf("events: %d brief %+v, %d full; want 3 each, entries only when full", len(brief), brief, len(full))
+	}
+	// Paging through the Link header, as Sentry's clients do: the next
+	// page keeps the other parameters (project=-1 is every project).
+	var page1, page2 []apiIssue
+	next, more := nextPage(t, apiGet(t, m, "/api/0/organizations/main/issues/?query=&project=-1&limit=3", &page1))
+	if len(page1) != 3 || !more {
+		t.Fatalf("first page of 3: %d issues, next has results: %v", len(page1), more)
+	}
+	if _, more := nextPage(t, apiGet(t, m, next, &page2)); len(page2) != 1 || more || page2[0].ID == page1[2].ID {
+		t.Errorf("second page %s: %+v, next has results: %v; want the 4th issue, no more", next, page2, more)
+	}
+	var evs1, evs2 []struct {
+		Entries []json.RawMessage `json:"entries"`
+	}
+	next, more = nextPage(t, apiGet(t, m, "/api/0/issues/"+boom.ID+"/events/?full=true&limit=2", &evs1))
+	if len(evs1) != 2 || !more {
+		t.Fatalf("first page of 2 events: %d, next has results: %v", len(evs1), more)
+	}
+	if _, more := nextPage(t, apiGet(t, m, next, &evs2)); len(evs2) != 1 || len(evs2[0].Entries) == 0 || more {
+		t.Errorf("second page of events %s: %d, next has results: %v; want the 3rd, full", next, len(evs2), more)
 	}
 
 	// Resolve, then the same error again: reopened as regressed.
@@ -358,13 +435,7 @@ func TestSentryFixtures(t *testing.T) {
 	}
 	var list []apiIssue
 	apiGet(t, m, "/api/0/organizations/main/issues/?query=&limit=100", &list)
-	total := 0
-	for _, is := range list {
-		var n int
-		fmt.Sscan(is.Count, &n)
-		total += n
-	}
-	if total != events || len(list) < 8 {
+	if total := eventCount(list); total != events || len(list) < 8 {
 		t.Errorf("%d issues counting %d events; want the %d events sent, in at least 8 issues", len(list), total, events)
 	}
 }
@@ -379,25 +450,25 @@ func startSentryProject(t *testing.T, dir string, id int64, slug, key string) *M
 	})
 }
 
+// startSentryFlushing is startSentry on a new directory, keeping history,
+// with the statsd flush (which also records the self-metrics into the
+// history) every flush.
+func startSentryFlushing(t *testing.T, flush time.Duration) *Main {
+	t.Helper()
+	return runMain(t, t.TempDir(), nil, func(c *Config) {
+		c.Projects = []ProjectConfig{{ID: 1, Slug: "backend", Platform: "go", Keys: []string{testKey}}}
+		c.Auth.Tokens = []string{testToken}
+		c.Statsd.FlushInterval = flush
+		c.Statsd.History = true
+	})
+}
+
 // TestSentryRejects checks the answers to bad requests: wrong key, no
 // auth, bad body, gzip bomb, and that a good event next to them is kept.
 func TestSentryRejects(t *testing.T) {
 	m := startSentry(t, t.TempDir())
-	post := func(path string, hdr map[string]string, body []byte) (int, http.Header) {
-		req, _ := http.NewRequest("POST", "http://"+m.HTTPAddr()+path, bytes.NewReader(body))
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, resp.Header
-	}
 	event := []byte(`{"event_id":"fc6d8c0c43fc4630ad850ee518f1b9d0"}` + "\n" + `{"type":"event"}` + "\n" + `{"message":"hello","level":"error"}` + "\n")
-	auth := map[string]string{"X-Sentry-Auth": "Sentry sentry_version=7, sentry_key=" + testKey}
+	auth := sentryAuth(testKey)
 	var bomb bytes.Buffer
 	zw := gzip.NewWriter(&bomb)
 	zw.Write(bytes.Repeat([]byte{' '}, 64<<20))
@@ -408,17 +479,17 @@ func TestSentryRejects(t *testing.T) {
 		body []byte
 		want int
 	}{
-		{"wrong key", map[string]string{"X-Sentry-Auth": "Sentry sentry_version=7, sentry_key=ffffffffffffffffffffffffffffffff"}, event, 403},
+		{"wrong key", sentryAuth("ffffffffffffffffffffffffffffffff"), event, 403},
 		{"no auth", nil, event, 401},
 		{"malformed", auth, []byte("{not json\n"), 400},
 		{"gzip bomb", map[string]string{"X-Sentry-Auth": auth["X-Sentry-Auth"], "Content-Encoding": "gzip"}, bomb.Bytes(), 413},
 		{"good", auth, event, 200},
 	} {
-		if code, _ := post("/api/1/envelope/", c.hdr, c.body); code != c.want {
+		if code, _ := postEnvelope(t, m, c.hdr, c.body); code != c.want {
 			t.Errorf("%s: status %d, want %d", c.name, code, c.want)
 		}
 	}
-	if code, h := post("/api/1/envelope/", auth, nil); code != 400 || h.Get("X-Sentry-Error") == "" {
+	if code, h := postEnvelope(t, m, auth, nil); code != 400 || h.Get("X-Sentry-Error") == "" {
 		t.Errorf("empty body: %d, X-Sentry-Error %q", code, h.Get("X-Sentry-Error"))
 	}
 	req, _ := http.NewRequest("OPTIONS", "http://"+m.HTTPAddr()+"/api/1/envelope/", nil)

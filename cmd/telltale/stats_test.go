@@ -13,11 +13,7 @@ import (
 // Grafana's Sentry data source charts) once the history has recorded the
 // counters: the stored ones as accepted, the refused one as invalid.
 func TestSentryStats(t *testing.T) {
-	m := runMain(t, t.TempDir(), nil, func(c *Config) {
-		c.Projects = []ProjectConfig{{ID: 1, Slug: "backend", Platform: "go", Keys: []string{testKey}}}
-		c.Auth.Tokens = []string{testToken}
-		c.Statsd.FlushInterval = 100 * time.Millisecond
-	})
+	m := startSentryFlushing(t, 100*time.Millisecond)
 	hub, client := sentryHub(t, m, "shop@1.0.0", "production")
 	for i := range 5 {
 		sendBoom(hub, i, "alice")

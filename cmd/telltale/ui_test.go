@@ -77,7 +77,7 @@ func TestUISessionAPI(t *testing.T) {
 		if code, body := send("GET", p, cookie, nil, ""); code != 200 {
 			t.Errorf("GET %s with the session: %d %s", p, code, body)
 		}
-		if code, _ := send("GET", p, cookieName()+"=forged", nil, ""); code != 401 {
+		if code, _ := send("GET", p, sessionCookie+"=forged", nil, ""); code != 401 {
 			t.Errorf("GET %s with a forged session: %d, want 401", p, code)
 		}
 	}
@@ -122,8 +122,8 @@ func TestUISessionAPI(t *testing.T) {
 	}
 }
 
-// cookieName is the UI's session cookie (api/ui).
-func cookieName() string { return "telltale_session" }
+// sessionCookie is the name of the UI's session cookie (api/ui).
+const sessionCookie = "telltale_session"
 
 // chromium returns the path of a Chromium or Chrome ($TELLTALE_CHROMIUM,
 // or the first on $PATH), or skips the test.
@@ -321,11 +321,7 @@ func hasRow(text, badge string) string {
 func TestUIBrowser(t *testing.T) {
 	path := chromium(t)
 	t.Logf("browser: %s", path)
-	m := runMain(t, t.TempDir(), nil, func(c *Config) {
-		c.Projects = []ProjectConfig{{ID: 1, Slug: "backend", Platform: "go", Keys: []string{testKey}}}
-		c.Auth.Tokens = []string{testToken}
-		c.Statsd.FlushInterval = 200 * time.Millisecond
-	})
+	m := startSentryFlushing(t, 200*time.Millisecond)
 	base := "http://" + m.HTTPAddr()
 
 	// Errors through the real SDK, with a request and breadcrumbs.
