@@ -542,35 +542,33 @@ func (s *Sentry) clientReport(payload []byte) {
 
 // store decodes, groups and submits one event payload.
 func (s *Sentry) store(ctx *fasthttp.RequestCtx, proj *issues.Project, raw []byte, headerID string) (string, *ingestError) {
-	ev, err := envelope.DecodeEvent(raw, s.cfg.MaxDepth)
+	// Lean: what only the stored event shows is checked, not built; it is
+	// decoded when the event is read (DecodeStoredEvent).
+	ev, err := envelope.DecodeEventLean(raw, s.cfg.MaxDepth)
 	if err != nil {
 		return "", parseReject(err)
 	}
+	meta := issues.PayloadMeta{EventID: ev.EventID, Timestamp: ev.Timestamp}
 	if headerID != "" {
-		ev.EventID = headerID
+		meta.EventID = headerID
 	}
-	if ev.EventID == "" {
+	if meta.EventID == "" {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
-		ev.EventID = hex.EncodeToString(b[:])
+		meta.EventID = hex.EncodeToString(b[:])
 	}
 	now := time.Now().UTC()
-	if ev.Timestamp.IsZero() || ev.Timestamp.After(now.Add(time.Minute)) {
-		ev.Timestamp = now
-	}
-	if ev.Platform == "" {
-		ev.Platform = "other"
-	}
-	if ev.Level == "" {
-		ev.Level = "error"
-	}
-	if ev.LogFormatted == "" && ev.LogTemplate != "" && len(ev.LogParams) > 0 {
-		ev.LogFormatted = formatLog(ev.LogTemplate, ev.LogParams)
+	if meta.Timestamp.IsZero() || meta.Timestamp.After(now.Add(time.Minute)) {
+		meta.Timestamp = now
 	}
 	if ev.User != nil && ev.User.IPAddress == "{{auto}}" {
-		ev.User.IPAddress = ctx.RemoteIP().String()
+		meta.ClientIP = ctx.RemoteIP().String()
 	}
-	in := &issues.Incoming{Project: proj.ID, Doc: toDoc(ev)}
+	normalize(ev, meta)
+	// The payload is stored as sent, and the document is made of it again
+	// when the event is read (DecodeStoredEvent): the ingest path neither
+	// encodes a document nor decodes what only the stored event shows.
+	in := &issues.Incoming{Project: proj.ID, Doc: toDoc(ev), Payload: raw, Meta: meta}
 	if _, err := hex.Decode(in.EventID[:], []byte(ev.EventID)); err != nil {
 		return "", reject(fasthttp.StatusBadRequest, "bad_event_id", "bad event id %q", ev.EventID)
 	}
@@ -596,6 +594,42 @@ func (s *Sentry) store(ctx *fasthttp.RequestCtx, proj *issues.Project, raw []byt
 		}
 	}
 	return ev.EventID, nil
+}
+
+// normalize applies to a decoded event what the server decided about it
+// (meta) and Sentry's defaults: the same on arrival and when the stored
+// payload is read back.
+func normalize(ev *envelope.Event, meta issues.PayloadMeta) {
+	ev.EventID, ev.Timestamp = meta.EventID, meta.Timestamp
+	if ev.Platform == "" {
+		ev.Platform = "other"
+	}
+	if ev.Level == "" {
+		ev.Level = "error"
+	}
+	if ev.LogFormatted == "" && ev.LogTemplate != "" && len(ev.LogParams) > 0 {
+		ev.LogFormatted = formatLog(ev.LogTemplate, ev.LogParams)
+	}
+	if ev.User != nil && ev.User.IPAddress == "{{auto}}" && meta.ClientIP != "" {
+		ev.User.IPAddress = meta.ClientIP
+	}
+}
+
+// storedMaxDepth bounds the nesting of a stored payload when it is read
+// back. It is generous: the payload passed the ingest limit of its day,
+// which a later configuration may have lowered.
+const storedMaxDepth = 1024
+
+// DecodeStoredEvent makes the document of an event stored as its payload
+// (issues.Config.DecodePayload): the document it had on arrival, with
+// everything the SDK sent that the document shows.
+func DecodeStoredEvent(payload []byte, meta issues.PayloadMeta) (*issues.Doc, error) {
+	ev, err := envelope.DecodeEvent(payload, storedMaxDepth)
+	if err != nil {
+		return nil, err
+	}
+	normalize(ev, meta)
+	return toDoc(ev), nil
 }
 
 // formatLog fills a printf-style logging template (%s, %d, %r, %i, %f…) with

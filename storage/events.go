@@ -57,7 +57,16 @@ type EventRecord struct {
 	// Compressed is what WriteEvents stores: the document compressed by
 	// CompressEvent, on the caller's goroutine rather than the writer's.
 	Compressed []byte
+	// Value, when set, is stored instead of Compressed: EventHeadroom
+	// bytes that WriteEvents fills with the record's header, then the
+	// compressed document. It saves WriteEvents a copy of the document.
+	Value []byte
 }
+
+// EventHeadroom is the room an EventRecord.Value keeps before the
+// compressed document, for the header (format, issue and time) that
+// WriteEvents puts there.
+const EventHeadroom = 1 + 2*binary.MaxVarintLen64
 
 // IssueRecord is the stored state of one issue. Data is opaque to storage
 // (the issue tracker encodes it); the other fields key its indexes.
@@ -255,11 +264,21 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 	defer wb.Cancel()
 	for i := range events {
 		e := &events[i]
-		v := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(e.Compressed))
-		v = append(v, eventFormatS2)
-		v = binary.AppendUvarint(v, e.Issue)
-		v = binary.AppendVarint(v, e.Time)
-		v = append(v, e.Compressed...)
+		var h [EventHeadroom]byte
+		header := append(h[:0], eventFormatS2)
+		header = binary.AppendUvarint(header, e.Issue)
+		header = binary.AppendVarint(header, e.Time)
+		var v []byte
+		if e.Value != nil {
+			if len(e.Value) < EventHeadroom {
+				return fmt.Errorf("storage: event value of %d bytes has no room for its header", len(e.Value))
+			}
+			v = e.Value[EventHeadroom-len(header):]
+			copy(v, header)
+		} else {
+			v = append(make([]byte, 0, len(header)+len(e.Compressed)), header...)
+			v = append(v, e.Compressed...)
+		}
 		ev := badger.NewEntry(eventKey(e.Project, e.ID), v)
 		ix := badger.NewEntry(issueEventsKey(e.Issue, e.Time, e.ID), binary.BigEndian.AppendUint32(nil, e.Project))
 		if db.cfg.EventRetention > 0 {

@@ -7,10 +7,12 @@ import (
 	"github.com/telltale-dev/telltale/aggregate/grouping"
 )
 
-// Doc is an event as stored (its JSON) and shown: ingest converts the
-// decoded wire event into it once, groups it through Grouping, and stores
-// json.Marshal of it. The exception, thread, frame and tag types are
-// grouping's, so grouping reads the stored shape without a copy.
+// Doc is an event as shown: ingest converts the decoded wire event into
+// it, and groups it through Grouping. The server stores the payload the
+// SDK sent and makes the Doc again when the event is read
+// (Config.DecodePayload); a Doc without a payload is stored as its JSON,
+// as earlier builds stored every event. The exception, thread, frame and
+// tag types are grouping's, so grouping reads the shape without a copy.
 type Doc struct {
 	EventID string
 	// Timestamp is the event's time (the receive time when the SDK sent

@@ -363,7 +363,7 @@ func (t *Tracker) Events(id uint64, before time.Time, limit int) ([]StoredEvent,
 	}
 	out := make([]StoredEvent, 0, len(recs))
 	for _, r := range recs {
-		e, err := toStored(r)
+		e, err := t.toStored(r)
 		if err != nil {
 			return nil, err
 		}
@@ -386,13 +386,31 @@ func (t *Tracker) Event(project uint32, id string) (StoredEvent, error) {
 	if err != nil {
 		return StoredEvent{}, err // a read error or corruption is not a 404
 	}
-	return toStored(r)
+	return t.toStored(r)
 }
 
-func toStored(r storage.EventRecord) (StoredEvent, error) {
+// toStored decodes a stored event: a Doc's JSON, or a payload body (see
+// appendPayloadBody) through Config.DecodePayload.
+func (t *Tracker) toStored(r storage.EventRecord) (StoredEvent, error) {
 	e := StoredEvent{Project: r.Project, ID: hex.EncodeToString(r.ID[:]), Issue: r.Issue, Time: time.UnixMilli(r.Time).UTC()}
-	if err := json.Unmarshal(r.Body, &e.Doc); err != nil {
+	if len(r.Body) == 0 || r.Body[0] != payloadBody {
+		if err := json.Unmarshal(r.Body, &e.Doc); err != nil {
+			return e, fmt.Errorf("issues: event %s: %w", e.ID, err)
+		}
+		return e, nil
+	}
+	meta, payload, err := readPayloadBody(r.Body)
+	if err != nil {
 		return e, fmt.Errorf("issues: event %s: %w", e.ID, err)
 	}
+	if t.cfg.DecodePayload == nil {
+		return e, fmt.Errorf("issues: event %s is stored as its payload, and no payload decoder is configured", e.ID)
+	}
+	meta.EventID = e.ID
+	d, err := t.cfg.DecodePayload(payload, meta)
+	if err != nil {
+		return e, fmt.Errorf("issues: event %s: %w", e.ID, err)
+	}
+	e.Doc = *d
 	return e, nil
 }

@@ -1,7 +1,6 @@
 package issues
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -85,6 +84,11 @@ type Config struct {
 	QueueSize int
 	// MaxBatch bounds the events of one commit. Default 1024.
 	MaxBatch int
+	// DecodePayload makes the Doc of an event stored as its payload
+	// (Incoming.Payload): the same Doc ingest made of it on arrival. It is
+	// needed to read such events back; ingest provides it, since decoding
+	// the Sentry protocol is ingest's.
+	DecodePayload func(payload []byte, meta PayloadMeta) (*Doc, error)
 }
 
 // Incoming is one grouped event for Submit. Everything the issue state
@@ -95,6 +99,30 @@ type Incoming struct {
 	Doc     *Doc
 	// Group is grouping.Group(Doc.Grouping()).
 	Group grouping.Result
+	// Payload, when set, is the event's JSON as the SDK sent it, and is
+	// what gets stored, with Meta, instead of Doc's encoding: the whole
+	// event the SDK sent is kept, and the ingest path skips encoding a
+	// document. Doc must then be what Config.DecodePayload makes of the
+	// two, though it may leave out what the issue state and grouping do
+	// not read (breadcrumbs, request, contexts, extra, frame context and
+	// variables). Payload is read only during Submit.
+	Payload []byte
+	Meta    PayloadMeta
+}
+
+// PayloadMeta is what the server decided about an event stored as its
+// payload, which the payload alone does not say.
+type PayloadMeta struct {
+	// EventID is the event's id (the envelope header's, the payload's, or
+	// one made up), 32 hex digits. It is the stored event's key and is
+	// not written into the body.
+	EventID string
+	// Timestamp is the event's time: the payload's, or the receive time
+	// when it had none or one too far in the future.
+	Timestamp time.Time
+	// ClientIP is the client's address, for a user whose ip_address is
+	// "{{auto}}" ("" otherwise).
+	ClientIP string
 }
 
 // Issue is the state of one issue. It is persisted as JSON.
@@ -191,10 +219,11 @@ type issueKey struct {
 
 type pending struct {
 	in *Incoming
-	// body is the stored form of in.Doc (its JSON, compressed), made by
-	// Submit on the caller's goroutine rather than on the single committer.
-	body []byte
-	done chan result
+	// value is the stored form of the event (storage.EventRecord.Value:
+	// its payload body or its Doc's JSON, compressed), made by Submit on
+	// the caller's goroutine rather than on the single committer.
+	value []byte
+	done  chan result
 }
 
 // jsonBufs holds buffers for the JSON of events being compressed
@@ -429,11 +458,18 @@ func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
 		return 0, ErrQueueFull
 	}
 	buf, zbuf := getJSONBuf(), getJSONBuf()
-	*buf = in.Doc.AppendJSON(*buf)
-	// Compressed into scratch and copied out at its size: the compressor
-	// needs room for the worst case, four times what S2 makes of an event.
+	if in.Payload != nil {
+		*buf = appendPayloadBody(*buf, in.Meta, in.Payload)
+	} else {
+		*buf = in.Doc.AppendJSON(*buf)
+	}
+	// Compressed into scratch and copied out at its size, behind the room
+	// storage writes the record's header into: the compressor needs room
+	// for the worst case, four times what S2 makes of an event.
 	*zbuf = t.db.CompressEvent(*zbuf, *buf)
-	p := &pending{in: in, body: bytes.Clone(*zbuf), done: make(chan result, 1)}
+	value := make([]byte, storage.EventHeadroom+len(*zbuf))
+	copy(value[storage.EventHeadroom:], *zbuf)
+	p := &pending{in: in, value: value, done: make(chan result, 1)}
 	putJSONBuf(buf)
 	putJSONBuf(zbuf)
 	t.closing.RLock()
@@ -545,7 +581,7 @@ func (t *Tracker) commit(batch []*pending) {
 		}
 		is.apply(in)
 		issueIDs[i] = id
-		events = append(events, storage.EventRecord{Project: in.Project, ID: in.EventID, Issue: id, Time: in.Doc.Timestamp.UnixMilli(), Compressed: p.body})
+		events = append(events, storage.EventRecord{Project: in.Project, ID: in.EventID, Issue: id, Time: in.Doc.Timestamp.UnixMilli(), Value: p.value})
 	}
 	var recs []storage.IssueRecord
 	if err == nil {

@@ -268,7 +268,8 @@ const maxIngestBody = 32 << 20
 // the default one) and starts the group commit. A project created here has
 // its DSN logged, so that a new user can paste it into an SDK.
 func (m *Main) startTracker() error {
-	t, err := issues.New(issues.Config{}, m.db, m.Registry, m.Log.With("component", "issues"))
+	// Events are stored as the payloads SDKs sent; ingest reads them back.
+	t, err := issues.New(issues.Config{DecodePayload: ingest.DecodeStoredEvent}, m.db, m.Registry, m.Log.With("component", "issues"))
 	if err != nil {
 		return err
 	}

@@ -164,6 +164,16 @@ type eventState struct {
 	user              *User
 	request           *Request
 	scratch           *scratch
+	// lean is set by DecodeEventLean: where the values it leaves out are
+	// decoded (request, breadcrumbs, contexts, extra, user.data, a frame's
+	// pre_context, post_context and vars), they are skipped instead, with
+	// the same scanner routine that skips unknown fields and still
+	// validates them, so both decoders fail on the same input, alike.
+	lean bool
+	// userData records, in a lean decode, that user.data was sent and not
+	// null: a User holding only data is kept (empty), as DecodeEvent keeps
+	// it, so that the two return the same User apart from Data.
+	userData bool
 	// strs and bools are blocks that the event's string lists (source
 	// context) and optional booleans (in_app, handled) are carved from,
 	// instead of one allocation each (see carve).
@@ -321,14 +331,17 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 		ev.Tags = st.pairs(s, v)
 		return ok
 	case "user":
-		st.user = nil
+		st.user, st.userData = nil, false
 		if s.peekNonWS() != '{' {
 			return s.skip(1)
 		}
 		st.user = &st.mem.user
 		*st.user = User{}
-		return st.user.decode(s, 1)
+		return st.user.decode(s, st, 1)
 	case "request":
+		if st.lean {
+			return s.skipValue(1)
+		}
 		st.request = nil
 		if s.peekNonWS() != '{' {
 			return s.skip(1)
@@ -353,6 +366,9 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 		ev.Threads, st.scratch.threads = exact(list), list[:0]
 		return ok
 	case "breadcrumbs":
+		if st.lean {
+			return s.skipValue(1)
+		}
 		list := st.scratch.breadcrumbs[:0]
 		ok := s.list(1, func() { list = list[:0] }, func(d int) bool {
 			list = append(list, Breadcrumb{})
@@ -361,8 +377,14 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 		ev.Breadcrumbs, st.scratch.breadcrumbs = exact(list), list[:0]
 		return ok
 	case "contexts":
+		if st.lean {
+			return s.skipValue(1)
+		}
 		return s.raw(1, &ev.Contexts)
 	case "extra":
+		if st.lean {
+			return s.skipValue(1)
+		}
 		return s.raw(1, &ev.Extra)
 	}
 	return s.skipValue(1)
@@ -390,7 +412,7 @@ func (st *eventState) finish() {
 			ev.LogParams = st.logEntry.params
 		}
 	}
-	if u := st.user; u != nil && (u.ID != "" || u.Email != "" || u.Username != "" || u.IPAddress != "" || len(u.Data) > 0) {
+	if u := st.user; u != nil && (u.ID != "" || u.Email != "" || u.Username != "" || u.IPAddress != "" || len(u.Data) > 0 || st.userData) {
 		ev.User = u
 	}
 	if r := st.request; r != nil && (r.Method != "" || r.URL != "" || r.QueryString != "" || len(r.Headers) > 0 || len(r.Data) > 0) {
@@ -433,7 +455,7 @@ func (m *message) decode(s *scanner, depth int) bool {
 	return s.skip(depth)
 }
 
-func (u *User) decode(s *scanner, depth int) bool {
+func (u *User) decode(s *scanner, st *eventState, depth int) bool {
 	return s.object(depth, func(key []byte) bool {
 		d := depth + 1
 		switch string(key) {
@@ -447,6 +469,12 @@ func (u *User) decode(s *scanner, depth int) bool {
 		case "ip_address":
 			return s.text(d, &u.IPAddress)
 		case "data":
+			if st.lean {
+				// raw keeps null as nil, and any other value as its text.
+				v, ok := s.value(d)
+				st.userData = ok && string(v) != "null"
+				return ok
+			}
 			return s.raw(d, &u.Data)
 		}
 		return s.skipValue(d)
@@ -615,11 +643,16 @@ func (f *Frame) decode(s *scanner, st *eventState, depth int) bool {
 			return s.integer(d, &f.Lineno)
 		case "colno":
 			return s.integer(d, &f.Colno)
-		case "pre_context":
-			return st.texts(s, d, &f.PreContext)
-		case "post_context":
-			return st.texts(s, d, &f.PostContext)
-		case "vars":
+		case "pre_context", "post_context", "vars":
+			if st.lean {
+				return s.skipValue(d)
+			}
+			switch string(key) {
+			case "pre_context":
+				return st.texts(s, d, &f.PreContext)
+			case "post_context":
+				return st.texts(s, d, &f.PostContext)
+			}
 			return s.raw(d, &f.Vars)
 		}
 		return s.skipValue(d)

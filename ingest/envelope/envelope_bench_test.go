@@ -59,39 +59,58 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeEvent measures decoding one event payload: the flood
-// envelope's (python-shaped, 8 KB, 30 breadcrumbs), a sentry-go event with
-// request, user and breadcrumbs, and an @sentry/node event with source
-// context. Compare runs with
+// decodeBenchCases are the event payloads BenchmarkDecodeEvent and
+// BenchmarkDecodeEventLean decode: the flood envelope's (python-shaped,
+// 8 KB, 30 breadcrumbs), a sentry-go event with request, user and
+// breadcrumbs, and an @sentry/node event with source context.
+var decodeBenchCases = []struct{ name, file string }{
+	{"flood", "flood/flood-event-envelope.body"},
+	{"go-rich", "go/0047-rich-context.body"},
+	{"node", "node/0003-node-range-error-numbers.body"},
+}
+
+// benchDecode measures decode on the first item of the envelope in file.
+func benchDecode(b *testing.B, file string, decode func([]byte, int) (*Event, error)) {
+	var e Envelope
+	if err := e.Parse(readFixture(b, file), Limits{}); err != nil {
+		b.Fatal(err)
+	}
+	payload := e.Items[0].Payload
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		if _, err := decode(payload, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeEvent measures decoding one event payload of each of
+// decodeBenchCases. Compare runs with
 //
 //	go test -run='^$' -bench=BenchmarkDecodeEvent -benchmem -count=6 ./ingest/envelope/ > bench.txt
 //	benchstat bench.txt
 func BenchmarkDecodeEvent(b *testing.B) {
-	for _, bc := range []struct{ name, file string }{
-		{"flood", "flood/flood-event-envelope.body"},
-		{"go-rich", "go/0047-rich-context.body"},
-		{"node", "node/0003-node-range-error-numbers.body"},
-	} {
+	for _, bc := range decodeBenchCases {
 		// Beside DecodeEvent, in the same run, the encoding/json decoder it
 		// replaced.
 		for _, dc := range []struct {
 			suffix string
 			decode func([]byte, int) (*Event, error)
 		}{{"", DecodeEvent}, {"-reference", decodeEventReference}} {
-			b.Run(bc.name+dc.suffix, func(b *testing.B) {
-				var e Envelope
-				if err := e.Parse(readFixture(b, bc.file), Limits{}); err != nil {
-					b.Fatal(err)
-				}
-				payload := e.Items[0].Payload
-				b.ReportAllocs()
-				b.SetBytes(int64(len(payload)))
-				for b.Loop() {
-					if _, err := dc.decode(payload, 0); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			b.Run(bc.name+dc.suffix, func(b *testing.B) { benchDecode(b, bc.file, dc.decode) })
 		}
+	}
+}
+
+// BenchmarkDecodeEventLean measures DecodeEventLean on the payloads of
+// BenchmarkDecodeEvent, under the same sub-benchmark names, so that
+// benchstat compares it with DecodeEvent:
+//
+//	go test -run='^$' -bench='BenchmarkDecodeEvent(Lean)?/(flood|go-rich|node)$' -benchmem -count=6 ./ingest/envelope/ > bench.txt
+//	benchstat -col .name -row /name bench.txt
+func BenchmarkDecodeEventLean(b *testing.B) {
+	for _, bc := range decodeBenchCases {
+		b.Run(bc.name, func(b *testing.B) { benchDecode(b, bc.file, DecodeEventLean) })
 	}
 }

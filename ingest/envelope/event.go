@@ -187,6 +187,30 @@ func putScratch(sc *scratch) {
 // payload-sized copy alive: a caller that holds a string for long (issue
 // state, map keys) should strings.Clone it.
 func DecodeEvent(payload []byte, maxDepth int) (*Event, error) {
+	return decodeEvent(payload, maxDepth, false)
+}
+
+// DecodeEventLean decodes what grouping and the issue state read, as
+// DecodeEvent does, and only checks the rest: it returns what
+// DecodeEvent(payload, maxDepth) returns, with the same error for every
+// input, except that Event.Breadcrumbs, Event.Request, Event.Contexts,
+// Event.Extra, User.Data and, in every frame, Frame.PreContext,
+// Frame.PostContext and Frame.Vars are left nil. Those values are still
+// scanned, so the payload's JSON grammar, string escapes and nesting bound
+// are validated in full; they are only not built. A user sent with only
+// data still gives a (then empty) User, as DecodeEvent gives one.
+//
+// It is meant for the ingest path, which stores the raw payload beside the
+// issue and decodes it with DecodeEvent only when the event is read: the
+// values left out (breadcrumbs with their timestamps, request headers,
+// source context lines, raw JSON copies) are most of a typical event's
+// decoding time and allocations (see BenchmarkDecodeEvent).
+func DecodeEventLean(payload []byte, maxDepth int) (*Event, error) {
+	return decodeEvent(payload, maxDepth, true)
+}
+
+// decodeEvent is DecodeEvent, or DecodeEventLean when lean is set.
+func decodeEvent(payload []byte, maxDepth int, lean bool) (*Event, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
@@ -196,7 +220,7 @@ func DecodeEvent(payload []byte, maxDepth int) (*Event, error) {
 	}
 	sc := getScratch()
 	defer putScratch(sc)
-	st := eventState{mem: &eventMem{}, scratch: sc}
+	st := eventState{mem: &eventMem{}, scratch: sc, lean: lean}
 	s := scanner{b: trimmed, src: string(trimmed), max: maxDepth}
 	ok := s.object(0, func(key []byte) bool { return st.field(&s, key) })
 	if ok {

@@ -1,8 +1,11 @@
 package envelope
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,18 +13,22 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-// TestDecodeEvent covers each polymorphic field in each of its forms. got is
-// compared with want after zeroing the fields the case does not mention
-// (fields in the want struct that are set).
-func TestDecodeEvent(t *testing.T) {
+// decodeEventCase is a case of TestDecodeEvent: an event payload and the
+// Event it decodes to.
+type decodeEventCase struct {
+	name string
+	in   string
+	want Event
+}
+
+// decodeEventCases returns the cases of TestDecodeEvent, which cover each
+// polymorphic field in each of its forms (TestDecodeEventLean decodes them
+// too).
+func decodeEventCases() []decodeEventCase {
 	ts := time.Date(2026, 11, 26, 0, 22, 0, 327260369, time.UTC)
 	frames := []Frame{{Function: "main", Module: "main", AbsPath: "/a.go", Lineno: 3, InApp: ptr(true)}}
 	framesJSON := `{"frames":[{"function":"main","module":"main","abs_path":"/a.go","lineno":3,"in_app":true}]}`
-	for _, tc := range []struct {
-		name string
-		in   string
-		want Event
-	}{
+	return []decodeEventCase{
 		{"empty object", `{}`, Event{}},
 		{"scalars", `{"platform":"go","level":"fatal","logger":"l","server_name":"h","release":"r@1","dist":"d","environment":"prod","transaction":"GET /"}`,
 			Event{Platform: "go", Level: "fatal", Logger: "l", ServerName: "h", Release: "r@1", Dist: "d", Environment: "prod", Transaction: "GET /"}},
@@ -94,7 +101,13 @@ func TestDecodeEvent(t *testing.T) {
 		{"contexts null", `{"contexts":null,"extra":null}`, Event{}},
 		{"leading space", " \n{\"level\":\"info\"}", Event{Level: "info"}},
 		{"unknown fields skipped", `{"modules":{"a":"1"},"debug_meta":{"images":[]},"sdk":{"name":"x"},"level":"debug"}`, Event{Level: "debug"}},
-	} {
+	}
+}
+
+// TestDecodeEvent decodes each of decodeEventCases and compares the whole
+// Event with the case's.
+func TestDecodeEvent(t *testing.T) {
+	for _, tc := range decodeEventCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := DecodeEvent([]byte(tc.in), 0)
 			if err != nil {
@@ -107,27 +120,31 @@ func TestDecodeEvent(t *testing.T) {
 	}
 }
 
+// decodeEventErrorCases are the cases of TestDecodeEventErrors: a payload,
+// the maxDepth it is decoded with, and the error expected (nil for none).
+var decodeEventErrorCases = []struct {
+	name, in string
+	depth    int
+	err      error
+	reason   string
+}{
+	{"empty", "", 0, ErrMalformed, "bad_json"},
+	{"array", `[{}]`, 0, ErrMalformed, "bad_json"},
+	{"string", `"x"`, 0, ErrMalformed, "bad_json"},
+	{"null", `null`, 0, ErrMalformed, "bad_json"},
+	{"truncated", `{"a":`, 0, ErrMalformed, "bad_json"},
+	{"trailing junk", `{} x`, 0, ErrMalformed, "bad_json"},
+	{"two objects", `{}{}`, 0, ErrMalformed, "bad_json"},
+	{"bad string", `{"a":"\q"}`, 0, ErrMalformed, "bad_json"},
+	{"too deep", `{"a":{"b":[{}]}}`, 3, ErrTooDeep, "too_deep"},
+	{"too deep default", strings.Repeat(`{"a":`, 65) + "1" + strings.Repeat("}", 65), 0, ErrTooDeep, "too_deep"},
+	{"brackets in strings do not count", `{"a":"[[[[[[","b":"\"{{{{{{"}`, 2, nil, ""},
+	{"depth at limit", `{"a":{"b":[{}]}}`, 4, nil, ""},
+	{"default depth at limit", strings.Repeat(`{"a":`, 64) + "1" + strings.Repeat("}", 64), 0, nil, ""},
+}
+
 func TestDecodeEventErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name, in string
-		depth    int
-		err      error
-		reason   string
-	}{
-		{"empty", "", 0, ErrMalformed, "bad_json"},
-		{"array", `[{}]`, 0, ErrMalformed, "bad_json"},
-		{"string", `"x"`, 0, ErrMalformed, "bad_json"},
-		{"null", `null`, 0, ErrMalformed, "bad_json"},
-		{"truncated", `{"a":`, 0, ErrMalformed, "bad_json"},
-		{"trailing junk", `{} x`, 0, ErrMalformed, "bad_json"},
-		{"two objects", `{}{}`, 0, ErrMalformed, "bad_json"},
-		{"bad string", `{"a":"\q"}`, 0, ErrMalformed, "bad_json"},
-		{"too deep", `{"a":{"b":[{}]}}`, 3, ErrTooDeep, "too_deep"},
-		{"too deep default", strings.Repeat(`{"a":`, 65) + "1" + strings.Repeat("}", 65), 0, ErrTooDeep, "too_deep"},
-		{"brackets in strings do not count", `{"a":"[[[[[[","b":"\"{{{{{{"}`, 2, nil, ""},
-		{"depth at limit", `{"a":{"b":[{}]}}`, 4, nil, ""},
-		{"default depth at limit", strings.Repeat(`{"a":`, 64) + "1" + strings.Repeat("}", 64), 0, nil, ""},
-	} {
+	for _, tc := range decodeEventErrorCases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := DecodeEvent([]byte(tc.in), tc.depth)
 			if tc.err == nil {
@@ -167,5 +184,112 @@ func TestDecodeEventDoesNotAliasPayload(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("event changed with its payload buffer:\ngot  %+v\nwant %+v", got, want)
 		}
+	}
+}
+
+// withoutLean returns a copy of ev with the fields DecodeEventLean leaves
+// out cleared; ev is not changed.
+func withoutLean(ev *Event) *Event {
+	e := *ev
+	e.Breadcrumbs, e.Request, e.Contexts, e.Extra = nil, nil, nil, nil
+	if e.User != nil {
+		u := *e.User
+		u.Data = nil
+		e.User = &u
+	}
+	e.Exceptions = slices.Clone(e.Exceptions)
+	for i := range e.Exceptions {
+		e.Exceptions[i].Frames = framesWithoutLean(e.Exceptions[i].Frames)
+	}
+	e.Threads = slices.Clone(e.Threads)
+	for i := range e.Threads {
+		e.Threads[i].Frames = framesWithoutLean(e.Threads[i].Frames)
+	}
+	return &e
+}
+
+func framesWithoutLean(frames []Frame) []Frame {
+	frames = slices.Clone(frames)
+	for i := range frames {
+		frames[i].PreContext, frames[i].PostContext, frames[i].Vars = nil, nil, nil
+	}
+	return frames
+}
+
+// checkLean fails t unless DecodeEventLean(in, maxDepth) returns what
+// DecodeEvent returns with the lean fields cleared, or the same error:
+// same sentinel, reason and message. It returns DecodeEvent's Event (nil
+// on error).
+func checkLean(t *testing.T, in []byte, maxDepth int) *Event {
+	t.Helper()
+	full, ferr := DecodeEvent(in, maxDepth)
+	lean, lerr := DecodeEventLean(in, maxDepth)
+	if ferr != nil || lerr != nil {
+		same := ferr != nil && lerr != nil && ferr.Error() == lerr.Error() && Reason(ferr) == Reason(lerr)
+		for _, sentinel := range []error{ErrMalformed, ErrTooDeep, ErrTooLarge} {
+			same = same && errors.Is(ferr, sentinel) == errors.Is(lerr, sentinel)
+		}
+		if !same {
+			t.Fatalf("DecodeEventLean(%q, %d): got error %v (reason %q), want %v (reason %q)", in, maxDepth, lerr, Reason(lerr), ferr, Reason(ferr))
+		}
+		if lean != nil {
+			t.Fatalf("DecodeEventLean(%q, %d): got an event with error %v", in, maxDepth, lerr)
+		}
+		return nil
+	}
+	if want := withoutLean(full); !reflect.DeepEqual(lean, want) {
+		g, _ := json.Marshal(lean)
+		w, _ := json.Marshal(want)
+		t.Fatalf("DecodeEventLean(%q, %d):\n got %s\nwant %s", in, maxDepth, g, w)
+	}
+	return full
+}
+
+// TestDecodeEventLean checks DecodeEventLean against DecodeEvent (see
+// checkLean) on every payload the package's tests decode: the fixtures'
+// items, eventSeeds, the cases of TestDecodeEvent and TestDecodeEventErrors,
+// and leanSeeds. Each payload is decoded with the default maxDepth and with
+// 5, which some fail. At least one fixture must have something that
+// DecodeEventLean leaves out, or the comparison would prove nothing.
+func TestDecodeEventLean(t *testing.T) {
+	type input struct {
+		name  string
+		in    []byte
+		depth int
+	}
+	var ins []input
+	for i, p := range eventPayloads(t) {
+		ins = append(ins, input{fmt.Sprintf("payload%d", i), p, 0}, input{fmt.Sprintf("payload%d-depth5", i), p, 5})
+	}
+	for _, tc := range decodeEventCases() {
+		ins = append(ins, input{"TestDecodeEvent/" + tc.name, []byte(tc.in), 0})
+	}
+	for _, tc := range decodeEventErrorCases {
+		ins = append(ins, input{"TestDecodeEventErrors/" + tc.name, []byte(tc.in), tc.depth})
+	}
+	for i, s := range leanSeeds {
+		ins = append(ins, input{fmt.Sprintf("lean%d", i), []byte(s), 0}, input{fmt.Sprintf("lean%d-depth5", i), []byte(s), 5})
+	}
+	var crumbs, context, errs int
+	for _, in := range ins {
+		t.Run(in.name, func(t *testing.T) {
+			ev := checkLean(t, in.in, in.depth)
+			if ev == nil {
+				errs++
+				return
+			}
+			if len(ev.Breadcrumbs) > 0 {
+				crumbs++
+			}
+			for _, x := range ev.Exceptions {
+				if slices.ContainsFunc(x.Frames, func(f Frame) bool { return len(f.PreContext) > 0 }) {
+					context++
+					break
+				}
+			}
+		})
+	}
+	if crumbs == 0 || context == 0 || errs == 0 {
+		t.Errorf("got %d events with breadcrumbs, %d with pre_context and %d errors, want some of each", crumbs, context, errs)
 	}
 }

@@ -136,6 +136,50 @@ var eventSeeds = []string{
 	`{"exception":[{"type":"a\"b\/","stacktrace":{"frames":[{"filename":"C:\\x\\y.py","function":"\ud83d\ude00\ud800x\udc00\ud83d\ud83d\ude00\u00e9\b\f\n\r\t","pre_context":["\u0000\u001F","é\u0041"]}]}}]}`,
 }
 
+// leanSeeds are inputs where DecodeEventLean skips values: alone, repeated,
+// or malformed or too deep inside a skipped value.
+var leanSeeds = []string{
+	`{"user":{"data":{"plan":"gold"}}}`,
+	`{"user":{"data":null,"id":""}}`,
+	`{"user":{"data":[1],"data":null},"user":{"data":"x","data":{}}}`,
+	`{"user":{"data":1},"user":{"email":"a@b"}}`,
+	`{"request":{"headers":{"a":"\q"}}}`,
+	`{"request":{"url":"/","headers":[["a","b"]]},"request":5}`,
+	`{"breadcrumbs":{"values":[{"timestamp":"2026-11-26T00:22:00Z","data":[[[[[]]]]]}]}}`,
+	`{"breadcrumbs":[{"timestamp":1.5,"message":tru}]}`,
+	`{"contexts":{"os":{"name":"\u12"}},"extra":{"a":1,}}`,
+	`{"extra":{"a":[[[{}]]]},"contexts":null}`,
+	`{"exception":[{"type":"E","stacktrace":{"frames":[{"function":"f","pre_context":["a",null,1],"post_context":[],"vars":{"i":{"j":[0]}},"lineno":3}]}}]}`,
+	`{"exception":[{"stacktrace":{"frames":[{"pre_context":["a",tru],"lineno":1}]}}]}`,
+	`{"threads":[{"id":1,"stacktrace":{"frames":[{"vars":{"a":[[[[1]]]]},"post_context":"x","context_line":"y"}]}}]}`,
+}
+
+// eventPayloads returns the seeds of FuzzEvent and FuzzEventLean: the
+// payloads of the fixtures' items (events and the rest) and store bodies,
+// and eventSeeds.
+func eventPayloads(tb testing.TB) [][]byte {
+	tb.Helper()
+	var e Envelope
+	var out [][]byte
+	for _, fx := range loadFixtures(tb) {
+		if strings.HasSuffix(fx.meta.Path, "/store/") {
+			if p, err := StorePayload(fx.body, 0); err == nil {
+				out = append(out, bytes.Clone(p))
+			}
+			continue
+		}
+		if e.Parse(fx.body, Limits{}) == nil {
+			for _, it := range e.Items {
+				out = append(out, bytes.Clone(it.Payload))
+			}
+		}
+	}
+	for _, s := range eventSeeds {
+		out = append(out, []byte(s))
+	}
+	return out
+}
+
 // FuzzEvent checks that DecodeEvent never panics, that it accepts exactly
 // the JSON objects whose nesting is within maxDepth (a wrong field type never
 // rejects an event) and that ErrTooDeep is returned for deeper input. Seeds
@@ -143,22 +187,8 @@ var eventSeeds = []string{
 //
 //	go test -run='^$' -fuzz=FuzzEvent -fuzztime=60s -fuzzminimizetime=200x ./ingest/envelope/
 func FuzzEvent(f *testing.F) {
-	var e Envelope
-	for _, fx := range loadFixtures(f) {
-		if strings.HasSuffix(fx.meta.Path, "/store/") {
-			if p, err := StorePayload(fx.body, 0); err == nil {
-				f.Add(bytes.Clone(p))
-			}
-			continue
-		}
-		if e.Parse(fx.body, Limits{}) == nil {
-			for _, it := range e.Items {
-				f.Add(bytes.Clone(it.Payload))
-			}
-		}
-	}
-	for _, s := range eventSeeds {
-		f.Add([]byte(s))
+	for _, p := range eventPayloads(f) {
+		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) > maxFuzzInput {
@@ -258,5 +288,27 @@ func FuzzAuth(f *testing.F) {
 		if again, err := ParseDSN(d.String()); err != nil || again != d {
 			t.Fatalf("ParseDSN(%q) = %+v; String %q parses as %+v, %v", s, d, d.String(), again, err)
 		}
+	})
+}
+
+// FuzzEventLean checks that DecodeEventLean returns what DecodeEvent returns
+// with the fields it leaves out cleared, and the same error (sentinel,
+// reason and message) for every input, at a maxDepth taken from the input
+// (0, the default, to 15). Seeds are FuzzEvent's and leanSeeds; run with
+//
+//	go test -run='^$' -fuzz=FuzzEventLean -fuzztime=60s -fuzzminimizetime=200x ./ingest/envelope/
+func FuzzEventLean(f *testing.F) {
+	for _, p := range eventPayloads(f) {
+		f.Add(p, uint8(8))
+	}
+	for _, s := range leanSeeds {
+		f.Add([]byte(s), uint8(8))
+		f.Add([]byte(s), uint8(4))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, maxDepth uint8) {
+		if len(in) > maxFuzzInput {
+			return
+		}
+		checkLean(t, in, int(maxDepth%16))
 	})
 }

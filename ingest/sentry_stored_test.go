@@ -1,0 +1,101 @@
+package ingest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/telltale-dev/telltale/aggregate/issues"
+	"github.com/telltale-dev/telltale/ingest/envelope"
+)
+
+// TestStoredEventRoundTrip sends events through the handler into a real
+// store, where they are kept as the payloads sent, and reads each back
+// through the tracker: the document must be the one the payload makes on
+// arrival (decoded in full, with the server's decisions applied), and
+// those decisions (the header's event id, the receive time for an event
+// without one, the client address for "{{auto}}") must survive.
+func TestStoredEventRoundTrip(t *testing.T) {
+	s, tr := newTestSentry(t)
+	var payloads []string
+	for _, dir := range []string{"go", "node", "flood"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", "sentry", dir, "*.body"))
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e envelope.Envelope
+			if e.Parse(raw, envelope.Limits{}) != nil {
+				continue
+			}
+			for _, it := range e.Items {
+				if it.Type == "event" {
+					payloads = append(payloads, string(it.Payload))
+				}
+			}
+		}
+	}
+	if len(payloads) < 4 {
+		t.Fatalf("only %d event payloads in the fixtures", len(payloads))
+	}
+	// Decided by the server: no event_id, no timestamp, the client's IP.
+	payloads = append(payloads, `{"platform":"python","user":{"id":"u1","ip_address":"{{auto}}"},`+
+		`"logentry":{"message":"user %s failed %d times","params":["bob",3]},`+
+		`"breadcrumbs":[{"message":"before","timestamp":1795680000.25}],"contexts":{"os":{"name":"Linux"}}}`)
+
+	addr := &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 4000}
+	for i, payload := range payloads {
+		headerID := fmt.Sprintf("%032x", i+1)
+		body := `{"event_id":"` + headerID + `"}` + "\n" + `{"type":"event"}` + "\n" + payload
+		var req fasthttp.Request
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.SetRequestURI("/api/1/envelope/")
+		req.Header.Set("X-Sentry-Auth", "Sentry sentry_key="+testKey+", sentry_version=7")
+		req.SetBodyString(body)
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&req, addr, nil)
+		before := time.Now().UTC()
+		if !s.Handle(&ctx) || ctx.Response.StatusCode() != fasthttp.StatusOK {
+			t.Fatalf("payload %d: status %d: %s", i, ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		after := time.Now().UTC()
+
+		got, err := tr.Event(1, headerID)
+		if err != nil {
+			t.Fatalf("payload %d: %v", i, err)
+		}
+		ev, err := envelope.DecodeEvent([]byte(payload), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta := issues.PayloadMeta{EventID: headerID, Timestamp: ev.Timestamp, ClientIP: "10.1.2.3"}
+		if meta.Timestamp.IsZero() {
+			if ts := got.Doc.Timestamp; ts.Before(before) || ts.After(after) {
+				t.Errorf("payload %d: timestamp %v, want the receive time", i, ts)
+			}
+			meta.Timestamp = got.Doc.Timestamp
+		}
+		normalize(ev, meta)
+		if want := toDoc(ev); !reflect.DeepEqual(&got.Doc, want) {
+			t.Errorf("payload %d: read back\n%+v\nwant\n%+v", i, got.Doc, *want)
+		}
+	}
+	lastID := fmt.Sprintf("%032x", len(payloads))
+	last, err := tr.Event(1, lastID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := last.Doc
+	if d.EventID != lastID || d.User == nil || d.User.IPAddress != "10.1.2.3" ||
+		d.LogFormatted != "user bob failed 3 times" || len(d.Breadcrumbs) != 1 || d.Breadcrumbs[0].Message != "before" ||
+		string(d.Contexts) != `{"os":{"name":"Linux"}}` || d.Platform != "python" || d.Level != "error" {
+		t.Errorf("the event the server completed reads back as %+v", d)
+	}
+}
