@@ -255,8 +255,10 @@ func (s *Sentry) serve(ctx *fasthttp.RequestCtx, pid uint32, endpoint string) (i
 	if ierr != nil {
 		return "", ierr
 	}
-	// The body (decompressed or not) is used up before serve returns:
-	// item payloads are decoded into copies (DecodeEvent) or counted.
+	// The body (decompressed or not) is used up before serve returns: an
+	// event is decoded in place, and its strings share the body's memory,
+	// but the tracker no longer reads it once Submit has returned (which
+	// is before store does), and what the issue state keeps is cloned.
 	sc := getReqScratch()
 	defer putReqScratch(sc)
 	body, ierr := s.body(ctx, &sc.body)
@@ -543,8 +545,9 @@ func (s *Sentry) clientReport(payload []byte) {
 // store decodes, groups and submits one event payload.
 func (s *Sentry) store(ctx *fasthttp.RequestCtx, proj *issues.Project, raw []byte, headerID string) (string, *ingestError) {
 	// Lean: what only the stored event shows is checked, not built; it is
-	// decoded when the event is read (DecodeStoredEvent).
-	ev, err := envelope.DecodeEventLean(raw, s.cfg.MaxDepth)
+	// decoded when the event is read (DecodeStoredEvent). In place: raw is
+	// the request's memory, which outlives the event's use (see serve).
+	ev, err := envelope.DecodeEventLeanInPlace(raw, s.cfg.MaxDepth)
 	if err != nil {
 		return "", parseReject(err)
 	}

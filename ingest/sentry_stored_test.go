@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +98,88 @@ func TestStoredEventRoundTrip(t *testing.T) {
 		d.LogFormatted != "user bob failed 3 times" || len(d.Breadcrumbs) != 1 || d.Breadcrumbs[0].Message != "before" ||
 		string(d.Contexts) != `{"os":{"name":"Linux"}}` || d.Platform != "python" || d.Level != "error" {
 		t.Errorf("the event the server completed reads back as %+v", d)
+	}
+}
+
+// TestInPlaceBodiesReused sends events from several goroutines, each
+// overwriting its request body with '#' as soon as the handler returns, as
+// fasthttp reuses a connection's buffer: events are decoded in place, so
+// any string the issue state kept without a copy would turn to '#'s.
+func TestInPlaceBodiesReused(t *testing.T) {
+	s, tr := newTestSentry(t)
+	const workers, each = 4, 150
+	colors := []string{"red", "green", "blue"}
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000 + w}
+			for i := range each {
+				n := w*each + i
+				body := []byte(fmt.Sprintf(`{}`+"\n"+`{"type":"event"}`+"\n"+
+					`{"event_id":"%032x","platform":"go","release":"r-%d","environment":"env-%d","logger":"log-%d",`+
+					`"tags":{"color":"%s","worker":"w%d"},"user":{"id":"user-%d"},`+
+					`"exception":[{"type":"Type%d","value":"failed %d","stacktrace":{"frames":[{"function":"fn%d","module":"mod%d","in_app":true}]}}]}`,
+					n+1, n%5, n%2, n%3, colors[n%3], w, n%7, n%3, n, n%3, n%3))
+				// A request of its own, so that the '#'s below stay.
+				var req fasthttp.Request
+				var ctx fasthttp.RequestCtx
+				req.Header.SetMethod(fasthttp.MethodPost)
+				req.SetRequestURI("/api/1/envelope/")
+				req.Header.Set("X-Sentry-Auth", "Sentry sentry_key="+testKey+", sentry_version=7")
+				req.SetBody(body)
+				ctx.Init(&req, addr, nil)
+				s.Handle(&ctx)
+				if c := ctx.Response.StatusCode(); c != fasthttp.StatusOK {
+					errs <- fmt.Errorf("event %d: status %d: %s", n, c, ctx.Response.Body())
+					return
+				}
+				// What fasthttp does to the buffer next (it writes the
+				// next request there).
+				b := ctx.Request.Body() // Init copied req there
+				for j := range b {
+					b[j] = '#'
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, total := tr.List(issues.Filter{}, issues.SortDate, 0, 10)
+	if total != 3 {
+		t.Fatalf("%d issues, want 3", total)
+	}
+	var events uint64
+	for _, listed := range page {
+		is, ok := tr.Get(listed.ID)
+		if !ok {
+			t.Fatalf("issue %d is listed but not found", listed.ID)
+		}
+		events += is.Count
+		strs := []string{is.Title, is.Culprit, is.Platform, is.Logger, is.Level, is.Metadata.Type, is.Metadata.Value, is.Metadata.Function}
+		strs = append(append(strs, is.Releases...), is.Environments...)
+		for k, vals := range is.Tags {
+			strs = append(strs, k)
+			for v := range vals {
+				strs = append(strs, v)
+			}
+		}
+		for _, c := range is.Components {
+			strs = append(strs, c.Values...)
+		}
+		for _, s := range strs {
+			if strings.Contains(s, "#") {
+				t.Errorf("issue %d keeps %q, overwritten with its request body", is.ID, s)
+			}
+		}
+		if is.Tags["color"] == nil || len(is.Tags["worker"]) != workers || len(is.Releases) == 0 {
+			t.Errorf("issue %d: tags %v releases %v", is.ID, is.Tags, is.Releases)
+		}
+	}
+	if events != workers*each {
+		t.Errorf("the issues count %d events, want %d", events, workers*each)
 	}
 }

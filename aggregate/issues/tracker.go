@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -224,7 +225,20 @@ type pending struct {
 	// the caller's goroutine rather than on the single committer.
 	value []byte
 	done  chan result
+	// state says who may read in (pendingQueued and the rest): Submit's
+	// caller may reuse the memory in's strings share once Submit returns,
+	// so an event whose wait ends early is either withdrawn before the
+	// committer takes it or waited for until the committer is done with in.
+	state atomic.Int32
 }
+
+// The states of a pending event.
+const (
+	pendingQueued    = iota // in the queue
+	pendingTaken            // in a commit, which reads in
+	pendingReleased         // the commit no longer reads in
+	pendingWithdrawn        // its Submit returned first: not to be stored
+)
 
 // jsonBufs holds buffers for the JSON of events being compressed
 // (getJSONBuf, putJSONBuf).
@@ -450,7 +464,12 @@ func hashBytes(h string) [16]byte {
 
 // Submit queues ev for the next group commit and waits until it is durable.
 // It fails at once with ErrQueueFull when the queue is full, and with
-// ErrClosed after Close. If ctx ends first, the event may still be stored.
+// ErrClosed after Close. If ctx ends before a commit has taken the event,
+// the event is withdrawn and not stored; if after, it may still be.
+//
+// Neither in nor the memory its strings share is read once Submit has
+// returned: the caller may reuse the buffer the event was decoded from in
+// place, as the ingest path does.
 func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
 	// Refuse before encoding when the queue is already full: under
 	// overload the 429 should cost as little as possible.
@@ -488,6 +507,14 @@ func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
 	case r := <-p.done:
 		return r.issue, r.err
 	case <-ctx.Done():
+		if !p.state.CompareAndSwap(pendingQueued, pendingWithdrawn) {
+			// A commit has the event. Applying it to the issue state is
+			// quick, and then in is released: wait for that (rather than
+			// for the write to disk, which may be what takes so long).
+			for p.state.Load() == pendingTaken {
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
 		return 0, ctx.Err()
 	}
 }
@@ -508,7 +535,10 @@ func (t *Tracker) Run() {
 				}
 				return
 			}
-			batch = append(batch[:0], p)
+			batch = batch[:0]
+			if p.state.CompareAndSwap(pendingQueued, pendingTaken) {
+				batch = append(batch, p)
+			}
 		fill:
 			for len(batch) < t.cfg.MaxBatch {
 				select {
@@ -516,12 +546,17 @@ func (t *Tracker) Run() {
 					if !ok {
 						break fill
 					}
-					batch = append(batch, q)
+					if q.state.CompareAndSwap(pendingQueued, pendingTaken) {
+						batch = append(batch, q)
+					}
 				default:
 					break fill
 				}
 			}
-			t.commit(batch)
+			if len(batch) > 0 {
+				t.commit(batch)
+			}
+			clear(batch) // the events are done with: hold none of them
 		case <-tick.C:
 			if err := t.saveDeferred(false); err != nil {
 				t.log.Error("cannot save tag counts and user sketches", "err", err)
@@ -614,6 +649,10 @@ func (t *Tracker) commit(batch []*pending) {
 		}
 	}
 	t.mu.Unlock()
+	// Nothing below reads the events themselves: their Submits may return.
+	for _, p := range batch {
+		p.state.Store(pendingReleased)
+	}
 
 	if err == nil {
 		err = t.writeEvents(events, recs)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Event is the subset of a Sentry error event that Telltale stores and
@@ -187,7 +188,7 @@ func putScratch(sc *scratch) {
 // payload-sized copy alive: a caller that holds a string for long (issue
 // state, map keys) should strings.Clone it.
 func DecodeEvent(payload []byte, maxDepth int) (*Event, error) {
-	return decodeEvent(payload, maxDepth, false)
+	return decodeEvent(payload, maxDepth, false, false)
 }
 
 // DecodeEventLean decodes what grouping and the issue state read, as
@@ -206,11 +207,22 @@ func DecodeEvent(payload []byte, maxDepth int) (*Event, error) {
 // source context lines, raw JSON copies) are most of a typical event's
 // decoding time and allocations (see BenchmarkDecodeEvent).
 func DecodeEventLean(payload []byte, maxDepth int) (*Event, error) {
-	return decodeEvent(payload, maxDepth, true)
+	return decodeEvent(payload, maxDepth, true, false)
 }
 
-// decodeEvent is DecodeEvent, or DecodeEventLean when lean is set.
-func decodeEvent(payload []byte, maxDepth int, lean bool) (*Event, error) {
+// DecodeEventLeanInPlace is DecodeEventLean without the copy of the
+// payload: the Event's strings share payload's memory. The caller must not
+// change payload while the Event, or any string taken from it, is in use,
+// and must clone what it keeps for longer. A server that decodes a request
+// body it reuses afterwards saves a payload-sized allocation and copy per
+// event this way, a third of what a flood allocates.
+func DecodeEventLeanInPlace(payload []byte, maxDepth int) (*Event, error) {
+	return decodeEvent(payload, maxDepth, true, true)
+}
+
+// decodeEvent is DecodeEvent, or DecodeEventLean when lean is set; inPlace
+// takes the strings from payload itself instead of a copy.
+func decodeEvent(payload []byte, maxDepth int, lean, inPlace bool) (*Event, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
@@ -221,7 +233,13 @@ func decodeEvent(payload []byte, maxDepth int, lean bool) (*Event, error) {
 	sc := getScratch()
 	defer putScratch(sc)
 	st := eventState{mem: &eventMem{}, scratch: sc, lean: lean}
-	s := scanner{b: trimmed, src: string(trimmed), max: maxDepth}
+	var src string
+	if inPlace {
+		src = unsafe.String(unsafe.SliceData(trimmed), len(trimmed))
+	} else {
+		src = string(trimmed)
+	}
+	s := scanner{b: trimmed, src: src, max: maxDepth}
 	ok := s.object(0, func(key []byte) bool { return st.field(&s, key) })
 	if ok {
 		s.ws()

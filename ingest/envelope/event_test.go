@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -187,6 +188,37 @@ func TestDecodeEventDoesNotAliasPayload(t *testing.T) {
 	}
 }
 
+// TestDecodeEventLeanInPlace checks that DecodeEventLeanInPlace takes its
+// strings from the payload itself, as it says (checkLean holds its result
+// to DecodeEventLean's): without a copy there is nothing to save.
+func TestDecodeEventLeanInPlace(t *testing.T) {
+	var e Envelope
+	if err := e.Parse(readFixture(t, "flood/flood-event-envelope.body"), Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	payload := append([]byte(nil), e.Items[0].Payload...)
+	ev, err := DecodeEventLeanInPlace(payload, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(payload)))
+	inside := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		return p >= lo && p < lo+uintptr(len(payload))
+	}
+	if len(ev.Exceptions) == 0 || len(ev.Exceptions[0].Frames) == 0 {
+		t.Fatal("the fixture has no stack trace")
+	}
+	for what, s := range map[string]string{
+		"platform": ev.Platform, "release": ev.Release, "exception type": ev.Exceptions[0].Type,
+		"function": ev.Exceptions[0].Frames[0].Function,
+	} {
+		if s == "" || !inside(s) {
+			t.Errorf("%s %q is not taken from the payload", what, s)
+		}
+	}
+}
+
 // withoutLean returns a copy of ev with the fields DecodeEventLean leaves
 // out cleared; ev is not changed.
 func withoutLean(ev *Event) *Event {
@@ -224,6 +256,15 @@ func checkLean(t *testing.T, in []byte, maxDepth int) *Event {
 	t.Helper()
 	full, ferr := DecodeEvent(in, maxDepth)
 	lean, lerr := DecodeEventLean(in, maxDepth)
+	// In place: the same event and error, from a buffer of its own.
+	buf := append([]byte(nil), in...)
+	inPlace, perr := DecodeEventLeanInPlace(buf, maxDepth)
+	if (perr == nil) != (lerr == nil) || (perr != nil && (perr.Error() != lerr.Error() || Reason(perr) != Reason(lerr))) {
+		t.Fatalf("DecodeEventLeanInPlace(%q, %d): error %v, DecodeEventLean's %v", in, maxDepth, perr, lerr)
+	}
+	if !reflect.DeepEqual(inPlace, lean) {
+		t.Fatalf("DecodeEventLeanInPlace(%q, %d) differs from DecodeEventLean:\n got %+v\nwant %+v", in, maxDepth, inPlace, lean)
+	}
 	if ferr != nil || lerr != nil {
 		same := ferr != nil && lerr != nil && ferr.Error() == lerr.Error() && Reason(ferr) == Reason(lerr)
 		for _, sentinel := range []error{ErrMalformed, ErrTooDeep, ErrTooLarge} {

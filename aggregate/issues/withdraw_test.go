@@ -1,0 +1,115 @@
+package issues
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/telltale-dev/telltale/aggregate/grouping"
+	"github.com/telltale-dev/telltale/storage"
+	"github.com/telltale-dev/telltale/storage/storagetest"
+)
+
+// TestSubmitWithdraw ends the waits of two events early, with commits held
+// in their write to disk: one still queued, which must be withdrawn (never
+// stored, never counted), and one already in a commit, whose Submit must
+// return once the commit has applied it, not after the write, and which is
+// then stored. Either way Submit returns without the committer reading the
+// event again, which the ingest path relies on to reuse its buffers.
+func TestSubmitWithdraw(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	tr, err := New(Config{}, db, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan int, 4)
+	unblock := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	calls := 0
+	tr.writeEvents = func(evs []storage.EventRecord, recs []storage.IssueRecord) error {
+		n := calls
+		calls++
+		if len(evs) > 0 && n < len(unblock) {
+			entered <- n
+			<-unblock[n]
+		}
+		return db.WriteEvents(evs, recs)
+	}
+	go tr.Run()
+	defer tr.Close(context.Background())
+
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	in := func(n int) *Incoming {
+		d := &Doc{Timestamp: at.Add(time.Duration(n) * time.Second), Platform: "go", Level: "error",
+			Exceptions: []grouping.Exception{{Type: "A", Value: "failed"}}}
+		in := &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())}
+		copy(in.EventID[:], fmt.Sprintf("event%011d", n))
+		return in
+	}
+	type answer struct {
+		issue uint64
+		err   error
+	}
+	submit := func(ctx context.Context, n int) chan answer {
+		c := make(chan answer, 1)
+		go func() {
+			id, err := tr.Submit(ctx, in(n))
+			c <- answer{id, err}
+		}()
+		return c
+	}
+	wait := func(what string, c chan answer) answer {
+		t.Helper()
+		select {
+		case a := <-c:
+			return a
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Submit did not return", what)
+			return answer{}
+		}
+	}
+
+	first := submit(context.Background(), 1)
+	<-entered // the first commit is writing
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	second := submit(ctx2, 2)
+	time.Sleep(20 * time.Millisecond) // queued behind the first commit
+	cancel2()
+	if a := wait("a queued event", second); !errors.Is(a.err, context.Canceled) {
+		t.Fatalf("a queued event whose wait ended: %+v, want context.Canceled", a)
+	}
+
+	ctx3, cancel3 := context.WithCancel(context.Background())
+	third := submit(ctx3, 3)
+	time.Sleep(20 * time.Millisecond)
+	close(unblock[0])
+	if a := wait("the first event", first); a.err != nil {
+		t.Fatal(a.err)
+	}
+	<-entered // the second commit, with the third event only, is writing
+	cancel3()
+	if a := wait("an event being written", third); !errors.Is(a.err, context.Canceled) {
+		t.Fatalf("an event in a commit whose wait ended: %+v, want context.Canceled", a)
+	}
+	close(unblock[1])
+
+	// Once the second commit is done, the third event is there and the
+	// second is not.
+	if a := wait("a later event", submit(context.Background(), 4)); a.err != nil {
+		t.Fatal(a.err)
+	}
+	if _, err := tr.Event(1, fmt.Sprintf("%x", "event00000000002")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the withdrawn event: %v, want ErrNotFound", err)
+	}
+	for _, n := range []int{1, 3, 4} {
+		if _, err := tr.Event(1, fmt.Sprintf("%x", fmt.Sprintf("event%011d", n))); err != nil {
+			t.Errorf("event %d: %v", n, err)
+		}
+	}
+	page, _ := tr.List(Filter{}, SortDate, 0, 10)
+	if len(page) != 1 || page[0].Count != 3 {
+		t.Errorf("issues %+v, want one of 3 events (the withdrawn one not counted)", page)
+	}
+}
