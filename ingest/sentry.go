@@ -59,10 +59,13 @@ type Sentry struct {
 
 	zstdDec *zstd.Decoder
 
-	requests  *prometheus.CounterVec
-	items     *prometheus.CounterVec
-	rejected  *prometheus.CounterVec
-	discarded *prometheus.CounterVec
+	requests *prometheus.CounterVec
+	// okEnvelope and okStore count the 200 answers of requests: looked up
+	// once rather than by label on every request.
+	okEnvelope, okStore prometheus.Counter
+	items               *prometheus.CounterVec
+	rejected            *prometheus.CounterVec
+	discarded           *prometheus.CounterVec
 	// projectEvents counts events by project (slug) and outcome; projects
 	// are configured, so the label is bounded.
 	projectEvents *prometheus.CounterVec
@@ -113,6 +116,7 @@ func NewSentry(cfg SentryConfig, tracker *issues.Tracker, reg prometheus.Registe
 		Name: "telltale_sentry_project_events_total",
 		Help: "Error events stored by project (slug), and requests to the project rejected or rate limited (each carries at most one event).",
 	}, []string{"project", "outcome"})
+	s.okEnvelope, s.okStore = s.requests.WithLabelValues("envelope", "200"), s.requests.WithLabelValues("store", "200")
 	// Every project's series start at zero, so that the metric history
 	// (and stats_v2 over it) counts the events of the first flush too.
 	for _, p := range tracker.Projects() {
@@ -195,26 +199,53 @@ func (s *Sentry) Handle(ctx *fasthttp.RequestCtx) bool {
 	if id == "" {
 		ctx.SetBodyString("{}")
 	} else {
-		ctx.SetBodyString(`{"id":"` + id + `"}`)
+		ctx.Response.AppendBodyString(`{"id":"`)
+		ctx.Response.AppendBodyString(id)
+		ctx.Response.AppendBodyString(`"}`)
 	}
-	s.requests.WithLabelValues(endpoint, "200").Inc()
+	if endpoint == "store" {
+		s.okStore.Inc()
+	} else {
+		s.okEnvelope.Inc()
+	}
 	return true
 }
 
-// cors adds the headers browser SDKs need (Relay's list).
+// CORS header names and values, as bytes: set with SetCanonical on every
+// response, they skip fasthttp's normalising of a header name.
+var (
+	corsAllowOrigin    = []byte("Access-Control-Allow-Origin")
+	corsVary           = []byte("Vary")
+	corsOrigin         = []byte("Origin")
+	corsAny            = []byte("*")
+	corsExposeHeaders  = []byte("Access-Control-Expose-Headers")
+	corsExposed        = []byte("x-sentry-error, x-sentry-rate-limits, retry-after")
+	corsAllowMethods   = []byte("Access-Control-Allow-Methods")
+	corsMethods        = []byte("POST, OPTIONS")
+	corsAllowHeaders   = []byte("Access-Control-Allow-Headers")
+	corsAllowedHeaders = []byte("x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, authentication, authorization, content-encoding, transfer-encoding, baggage, sentry-trace")
+	corsMaxAge         = []byte("Access-Control-Max-Age")
+	corsMaxAgeValue    = []byte("3600")
+)
+
+// cors adds the headers browser SDKs need (Relay's list): the allowed
+// origin and the headers a script may read on every answer, and what may
+// be sent only on a preflight (OPTIONS), the one answer a browser reads
+// them from.
 func (s *Sentry) cors(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Response.Header
-	origin := ctx.Request.Header.Peek("Origin")
-	if len(origin) > 0 {
-		h.SetBytesV("Access-Control-Allow-Origin", origin)
-		h.Set("Vary", "Origin")
+	if origin := ctx.Request.Header.PeekBytes(corsOrigin); len(origin) > 0 {
+		h.SetCanonical(corsAllowOrigin, origin)
+		h.SetCanonical(corsVary, corsOrigin)
 	} else {
-		h.Set("Access-Control-Allow-Origin", "*")
+		h.SetCanonical(corsAllowOrigin, corsAny)
 	}
-	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, authentication, authorization, content-encoding, transfer-encoding, baggage, sentry-trace")
-	h.Set("Access-Control-Expose-Headers", "x-sentry-error, x-sentry-rate-limits, retry-after")
-	h.Set("Access-Control-Max-Age", "3600")
+	h.SetCanonical(corsExposeHeaders, corsExposed)
+	if ctx.IsOptions() {
+		h.SetCanonical(corsAllowMethods, corsMethods)
+		h.SetCanonical(corsAllowHeaders, corsAllowedHeaders)
+		h.SetCanonical(corsMaxAge, corsMaxAgeValue)
+	}
 }
 
 func (s *Sentry) fail(ctx *fasthttp.RequestCtx, endpoint string, e *ingestError) {

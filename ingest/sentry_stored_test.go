@@ -52,6 +52,7 @@ func TestStoredEventRoundTrip(t *testing.T) {
 		`"breadcrumbs":[{"message":"before","timestamp":1795680000.25}],"contexts":{"os":{"name":"Linux"}}}`)
 
 	addr := &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 4000}
+	var docs []issues.Doc
 	for i, payload := range payloads {
 		headerID := fmt.Sprintf("%032x", i+1)
 		body := `{"event_id":"` + headerID + `"}` + "\n" + `{"type":"event"}` + "\n" + payload
@@ -86,6 +87,15 @@ func TestStoredEventRoundTrip(t *testing.T) {
 		normalize(ev, meta)
 		if want := toDoc(ev); !reflect.DeepEqual(&got.Doc, want) {
 			t.Errorf("payload %d: read back\n%+v\nwant\n%+v", i, got.Doc, *want)
+		}
+		docs = append(docs, got.Doc)
+	}
+	// Once more at the end: the buffers an event went through (request,
+	// compressed value) have served the later events since.
+	for i, want := range docs {
+		got, err := tr.Event(1, fmt.Sprintf("%032x", i+1))
+		if err != nil || !reflect.DeepEqual(got.Doc, want) {
+			t.Errorf("payload %d read back again: %v\n%+v\nwant\n%+v", i, err, got.Doc, want)
 		}
 	}
 	lastID := fmt.Sprintf("%032x", len(payloads))

@@ -222,8 +222,9 @@ type pending struct {
 	in *Incoming
 	// value is the stored form of the event (storage.EventRecord.Value:
 	// its payload body or its Doc's JSON, compressed), made by Submit on
-	// the caller's goroutine rather than on the single committer.
-	value []byte
+	// the caller's goroutine rather than on the single committer. It is a
+	// pooled buffer, put back once written.
+	value *[]byte
 	done  chan result
 	// state says who may read in (pendingQueued and the rest): Submit's
 	// caller may reuse the memory in's strings share once Submit returns,
@@ -240,8 +241,8 @@ const (
 	pendingWithdrawn        // its Submit returned first: not to be stored
 )
 
-// jsonBufs holds buffers for the JSON of events being compressed
-// (getJSONBuf, putJSONBuf).
+// jsonBufs holds buffers for the bodies of events being compressed and for
+// the compressed values until they are written (getJSONBuf, putJSONBuf).
 var jsonBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // maxJSONBuf bounds the buffers kept for reuse: most events are a few KB,
@@ -486,20 +487,22 @@ func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
 	// storage writes the record's header into: the compressor needs room
 	// for the worst case, four times what S2 makes of an event.
 	*zbuf = t.db.CompressEvent(*zbuf, *buf)
-	value := make([]byte, storage.EventHeadroom+len(*zbuf))
-	copy(value[storage.EventHeadroom:], *zbuf)
+	value := getJSONBuf() // back to the pool once written (commit)
+	*value = append(append(*value, make([]byte, storage.EventHeadroom)...), *zbuf...)
 	p := &pending{in: in, value: value, done: make(chan result, 1)}
 	putJSONBuf(buf)
 	putJSONBuf(zbuf)
 	t.closing.RLock()
 	if t.closed {
 		t.closing.RUnlock()
+		putJSONBuf(value)
 		return 0, ErrClosed
 	}
 	select {
 	case t.queue <- p:
 	default:
 		t.closing.RUnlock()
+		putJSONBuf(value)
 		return 0, ErrQueueFull
 	}
 	t.closing.RUnlock()
@@ -616,7 +619,7 @@ func (t *Tracker) commit(batch []*pending) {
 		}
 		is.apply(in)
 		issueIDs[i] = id
-		events = append(events, storage.EventRecord{Project: in.Project, ID: in.EventID, Issue: id, Time: in.Doc.Timestamp.UnixMilli(), Value: p.value})
+		events = append(events, storage.EventRecord{Project: in.Project, ID: in.EventID, Issue: id, Time: in.Doc.Timestamp.UnixMilli(), Value: *p.value})
 	}
 	var recs []storage.IssueRecord
 	if err == nil {
@@ -656,6 +659,12 @@ func (t *Tracker) commit(batch []*pending) {
 
 	if err == nil {
 		err = t.writeEvents(events, recs)
+	}
+	// Badger copies a value into its log or memtable and keeps no
+	// reference to it once the write returns.
+	for _, p := range batch {
+		putJSONBuf(p.value)
+		p.value = nil
 	}
 	if err != nil {
 		t.log.Error("cannot commit events", "events", len(batch), "err", err)
