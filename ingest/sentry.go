@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -366,7 +367,7 @@ func (s *Sentry) serve(ctx *fasthttp.RequestCtx, pid uint32, endpoint string) (i
 			return "", nil
 		}
 	}
-	id, ierr = s.store(ctx, &proj, raw, headerID)
+	id, ierr = s.store(ctx, sc, &proj, raw, headerID)
 	if ierr != nil {
 		s.items.WithLabelValues("event", "rejected").Inc()
 		return "", ierr
@@ -493,10 +494,17 @@ var (
 
 const maxBodyBuf = 256 << 10
 
-// reqScratch is what a request reuses from earlier ones.
+// reqScratch is what a request reuses from earlier ones. The decoder,
+// grouper, document and Incoming hold the last event (strings into its
+// body) until the next request that uses them: the tracker is done with
+// them once Submit has returned.
 type reqScratch struct {
 	body bytes.Buffer
 	env  envelope.Envelope
+	dec  envelope.Decoder
+	grp  grouping.Grouper
+	doc  issues.Doc
+	in   issues.Incoming
 }
 
 func getReqScratch() *reqScratch { return reqScratches.Get().(*reqScratch) }
@@ -574,11 +582,11 @@ func (s *Sentry) clientReport(payload []byte) {
 }
 
 // store decodes, groups and submits one event payload.
-func (s *Sentry) store(ctx *fasthttp.RequestCtx, proj *issues.Project, raw []byte, headerID string) (string, *ingestError) {
+func (s *Sentry) store(ctx *fasthttp.RequestCtx, sc *reqScratch, proj *issues.Project, raw []byte, headerID string) (string, *ingestError) {
 	// Lean: what only the stored event shows is checked, not built; it is
 	// decoded when the event is read (DecodeStoredEvent). In place: raw is
 	// the request's memory, which outlives the event's use (see serve).
-	ev, err := envelope.DecodeEventLeanInPlace(raw, s.cfg.MaxDepth)
+	ev, err := sc.dec.DecodeLeanInPlace(raw, s.cfg.MaxDepth)
 	if err != nil {
 		return "", parseReject(err)
 	}
@@ -602,11 +610,12 @@ func (s *Sentry) store(ctx *fasthttp.RequestCtx, proj *issues.Project, raw []byt
 	// The payload is stored as sent, and the document is made of it again
 	// when the event is read (DecodeStoredEvent): the ingest path neither
 	// encodes a document nor decodes what only the stored event shows.
-	in := &issues.Incoming{Project: proj.ID, Doc: toDoc(ev), Payload: raw, Meta: meta}
+	in := &sc.in
+	*in = issues.Incoming{Project: proj.ID, Doc: toDoc(&sc.doc, ev), Payload: raw, Meta: meta}
 	if _, err := hex.Decode(in.EventID[:], []byte(ev.EventID)); err != nil {
 		return "", reject(fasthttp.StatusBadRequest, "bad_event_id", "bad event id %q", ev.EventID)
 	}
-	in.Group = grouping.Group(in.Doc.Grouping())
+	in.Group = sc.grp.Group(in.Doc.Grouping())
 	// Not derived from ctx: a context derived from a fasthttp.RequestCtx,
 	// which is not one of the context package's own, costs a goroutine per
 	// request watching its Done channel (measured: a goroutine wake-up per
@@ -663,7 +672,7 @@ func DecodeStoredEvent(payload []byte, meta issues.PayloadMeta) (*issues.Doc, er
 		return nil, err
 	}
 	normalize(ev, meta)
-	return toDoc(ev), nil
+	return toDoc(new(issues.Doc), ev), nil
 }
 
 // formatLog fills a printf-style logging template (%s, %d, %r, %i, %f…) with
@@ -693,52 +702,61 @@ func formatLog(tmpl string, params []string) string {
 	return b.String()
 }
 
-// toDoc converts a decoded wire event to the stored document, whose
-// exceptions, threads and frames grouping reads.
-func toDoc(ev *envelope.Event) *issues.Doc {
-	d := &issues.Doc{
+// toDoc converts a decoded wire event into d, the document whose
+// exceptions, threads and frames grouping reads. d's lists are reused (the
+// ingest path keeps one Doc per request scratch); the rest is d's anew.
+func toDoc(d *issues.Doc, ev *envelope.Event) *issues.Doc {
+	exs, ths, tags, crumbs := d.Exceptions[:0], d.Threads[:0], d.Tags[:0], d.Breadcrumbs[:0]
+	clear(exs[:cap(exs)])
+	clear(ths[:cap(ths)])
+	clear(tags[:cap(tags)])
+	clear(crumbs[:cap(crumbs)])
+	*d = issues.Doc{
 		EventID: ev.EventID, Timestamp: ev.Timestamp,
 		Platform: ev.Platform, Level: ev.Level, Logger: ev.Logger, ServerName: ev.ServerName,
 		Release: ev.Release, Dist: ev.Dist, Environment: ev.Environment, Transaction: ev.Transaction,
 		Message: ev.Message, LogTemplate: ev.LogTemplate, LogFormatted: ev.LogFormatted, LogParams: ev.LogParams,
-		Fingerprint: ev.Fingerprint, Tags: toTags(ev.Tags), Contexts: ev.Contexts, Extra: ev.Extra,
+		Fingerprint: ev.Fingerprint, Tags: toTags(tags, ev.Tags), Contexts: ev.Contexts, Extra: ev.Extra,
 	}
 	// The user is shared, not copied (the two types are the same struct),
 	// like the frames: the decoded event is not used after toDoc.
 	d.User = (*issues.User)(ev.User)
 	if r := ev.Request; r != nil {
-		d.Request = &issues.Request{Method: r.Method, URL: r.URL, QueryString: r.QueryString, Headers: toTags(r.Headers), Data: r.Data}
+		d.Request = &issues.Request{Method: r.Method, URL: r.URL, QueryString: r.QueryString, Headers: toTags(nil, r.Headers), Data: r.Data}
 	}
-	// Each list is made at its length (nil when empty, as before): grown
-	// by append, the breadcrumbs alone had cost six allocations.
+	// Lists stay nil when empty, as the stored JSON has always had them.
 	if len(ev.Exceptions) > 0 {
-		d.Exceptions = make([]grouping.Exception, len(ev.Exceptions))
-		for i, ex := range ev.Exceptions {
-			d.Exceptions[i] = grouping.Exception{
+		for _, ex := range ev.Exceptions {
+			exs = append(exs, grouping.Exception{
 				Type: ex.Type, Value: ex.Value, Module: ex.Module, Synthetic: ex.Synthetic,
 				Handled: ex.Handled, MechanismType: ex.MechanismType, Frames: toFrames(ex.Frames),
-			}
+			})
 		}
+		d.Exceptions = exs
 	}
 	if len(ev.Threads) > 0 {
-		d.Threads = make([]grouping.Thread, len(ev.Threads))
-		for i, th := range ev.Threads {
-			d.Threads[i] = grouping.Thread{ID: th.ID, Name: th.Name, Crashed: th.Crashed, Current: th.Current, Frames: toFrames(th.Frames)}
+		for _, th := range ev.Threads {
+			ths = append(ths, grouping.Thread{ID: th.ID, Name: th.Name, Crashed: th.Crashed, Current: th.Current, Frames: toFrames(th.Frames)})
 		}
+		d.Threads = ths
 	}
 	if len(ev.Breadcrumbs) > 0 {
-		d.Breadcrumbs = make([]issues.Breadcrumb, len(ev.Breadcrumbs))
-		for i, b := range ev.Breadcrumbs {
-			d.Breadcrumbs[i] = issues.Breadcrumb(b)
+		for _, b := range ev.Breadcrumbs {
+			crumbs = append(crumbs, issues.Breadcrumb(b))
 		}
+		d.Breadcrumbs = crumbs
 	}
 	return d
 }
 
-func toTags(ts []envelope.Tag) []issues.Tag {
-	out := make([]issues.Tag, len(ts))
-	for i, t := range ts {
-		out[i] = issues.Tag(t)
+// toTags converts ts into dst's memory.
+func toTags(dst []issues.Tag, ts []envelope.Tag) []issues.Tag {
+	out := slices.Grow(dst[:0], len(ts))
+	if out == nil {
+		out = []issues.Tag{} // empty, not nil, as the document has always had
+	}
+	for _, t := range ts {
+		out = append(out, issues.Tag(t))
 	}
 	return out
 }

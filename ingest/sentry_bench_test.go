@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/telltale-dev/telltale/aggregate/grouping"
+	"github.com/telltale-dev/telltale/aggregate/issues"
 	"github.com/telltale-dev/telltale/ingest/envelope"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkEventStages(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	doc := toDoc(ev)
+	doc := toDoc(new(issues.Doc), ev)
 	body, _ := json.Marshal(doc)
 	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true))
 	b.Run("decode", func(b *testing.B) {
@@ -45,7 +46,7 @@ func BenchmarkEventStages(b *testing.B) {
 	b.Run("doc", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = toDoc(ev)
+			_ = toDoc(new(issues.Doc), ev)
 		}
 	})
 	b.Run("group", func(b *testing.B) {

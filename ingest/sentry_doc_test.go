@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/telltale-dev/telltale/aggregate/issues"
 	"github.com/telltale-dev/telltale/ingest/envelope"
 )
 
@@ -48,7 +49,7 @@ func checkDocJSON(t *testing.T, payload []byte) {
 	if err != nil {
 		return
 	}
-	d := toDoc(ev)
+	d := toDoc(new(issues.Doc), ev)
 	want, err := json.Marshal(d)
 	if err != nil {
 		// Only timestamps past year 9999 fail json.Marshal; the decoder

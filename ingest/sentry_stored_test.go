@@ -85,7 +85,7 @@ func TestStoredEventRoundTrip(t *testing.T) {
 			meta.Timestamp = got.Doc.Timestamp
 		}
 		normalize(ev, meta)
-		if want := toDoc(ev); !reflect.DeepEqual(&got.Doc, want) {
+		if want := toDoc(new(issues.Doc), ev); !reflect.DeepEqual(&got.Doc, want) {
 			t.Errorf("payload %d: read back\n%+v\nwant\n%+v", i, got.Doc, *want)
 		}
 		docs = append(docs, got.Doc)

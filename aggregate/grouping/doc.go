@@ -53,4 +53,6 @@
 // is described in parameterize.go.
 //
 // Group is a pure function: it keeps no state and is safe for concurrent use.
+// A [Grouper] gives the same results in memory it keeps and reuses from one
+// event to the next, for the ingest hot path.
 package grouping

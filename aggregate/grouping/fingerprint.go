@@ -18,6 +18,9 @@ func fingerprintVariable(entry string) string {
 		return ""
 	}
 	if len(name) > 5 && strings.EqualFold(name[:5], "tags.") {
+		if name[:5] == "tags." {
+			return name // the usual spelling: no allocation
+		}
 		return "tags." + name[5:]
 	}
 	return strings.ToLower(name)
@@ -25,7 +28,8 @@ func fingerprintVariable(entry string) string {
 
 // applyFingerprint replaces r.Components with the fingerprint's components
 // (Sentry's fingerprinting/utils.py resolve_fingerprint_values).
-func applyFingerprint(ev *Event, r *Result, def []Component) {
+func (b *builder) applyFingerprint(r *Result, def []Component) {
+	ev := b.ev
 	fp := ev.Fingerprint
 	hasDefault := false
 	for _, e := range fp {
@@ -45,7 +49,12 @@ func applyFingerprint(ev *Event, r *Result, def []Component) {
 		r.Kind = "custom"
 		r.Variant = "custom-fingerprint"
 	}
-	comps := make([]Component, 0, len(def)+len(fp))
+	var comps []Component
+	if n := len(def) + len(fp); b.g != nil && cap(b.g.fpComps) >= n {
+		comps = b.g.fpComps[:0]
+	} else {
+		comps = make([]Component, 0, n)
+	}
 	for i, e := range fp {
 		v := fingerprintVariable(e)
 		if v == "default" {
@@ -57,8 +66,8 @@ func applyFingerprint(ev *Event, r *Result, def []Component) {
 			val = resolveVariable(ev, v, e)
 		}
 		comps = append(comps, Component{
-			ID:          "fingerprint[" + strconv.Itoa(i) + "]",
-			Values:      []string{val},
+			ID:          b.fingerprintID(i),
+			Values:      b.value(val),
 			Contributes: true,
 			kinds:       "p",
 		})
@@ -74,6 +83,19 @@ func applyFingerprint(ev *Event, r *Result, def []Component) {
 		}
 	}
 	r.Components = comps
+	b.fpComps = comps
+}
+
+// fingerprintID returns "fingerprint[i]"; a Grouper keeps those it built.
+func (b *builder) fingerprintID(i int) string {
+	if b.g == nil || i >= maxCachedFingerprintIDs {
+		return "fingerprint[" + strconv.Itoa(i) + "]"
+	}
+	c := &b.g.ids
+	for len(c.fingerprint) <= i {
+		c.fingerprint = append(c.fingerprint, "fingerprint["+strconv.Itoa(len(c.fingerprint))+"]")
+	}
+	return c.fingerprint[i]
 }
 
 // resolveVariable resolves one fingerprint variable; unknown variables keep

@@ -1,6 +1,7 @@
 package grouping
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -103,12 +104,17 @@ func gluedPlaceholder(n string) bool {
 }
 
 // FuzzGroup places fuzzed strings into every field of an event; Group must
-// not panic and must always return a 32-hex hash.
+// not panic and must always return a 32-hex hash. A Grouper that lives
+// across all inputs must give exactly Group's result, whatever it grouped
+// before.
 func FuzzGroup(f *testing.F) {
 	f.Add("*errors.errorString", "card 1234 declined", "main", "charge", "/src/app/x.go", "go", "{{ default }}", "  x = 1", true)
 	f.Add("TypeError", "x is undefined", "send", "Object.?", "https://x.com/a.js", "javascript", "{{ tags.a }}", "", false)
 	f.Add("", "", "", "", "", "", "", "", false)
 	f.Add("E", "v\nw", "", "<anonymous>", "[native code]", "node", "{{type}}", strings.Repeat("y", 130), true)
+	// The fuzz function runs one input at a time, in the seed corpus as in
+	// each fuzzing worker, so g needs no lock.
+	var g Grouper
 	f.Fuzz(func(t *testing.T, typ, value, module, function, path, platform, fp, ctx string, inApp bool) {
 		fr := Frame{Module: module, Function: function, AbsPath: path, Filename: path, ContextLine: ctx, Platform: platform, InApp: &inApp}
 		events := []*Event{
@@ -124,6 +130,9 @@ func FuzzGroup(f *testing.F) {
 			}
 			if r.Title == "" {
 				t.Fatalf("empty title for %+v", e)
+			}
+			if got := g.Group(e); !reflect.DeepEqual(got, r) {
+				t.Fatalf("Grouper.Group differs from Group for %+v\ngot:\n%s%+v\nwant:\n%s%+v", e, formatResult(got), got.Components, formatResult(r), r.Components)
 			}
 		}
 	})

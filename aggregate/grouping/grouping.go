@@ -170,23 +170,32 @@ const emptyHash = "d41d8cd98f00b204e9800998ecf8427e"
 // Group computes the grouping result of ev. It never panics on any input and
 // is safe for concurrent use.
 func Group(ev *Event) Result {
-	var r Result
-	def := defaultComponents(ev, &r)
-	r.Kind = "default"
-	if len(ev.Fingerprint) > 0 {
-		applyFingerprint(ev, &r, def)
-	} else {
-		r.Components = def
-	}
-	r.Hash = hashComponents(r.Components)
-	describe(ev, &r)
+	b := builder{ev: ev}
+	var scratch [1024]byte // the hash input of most events fits
+	r, _ := b.group(scratch[:0])
 	return r
 }
 
-// hashComponents is md5 over the contributing values of comps.
-func hashComponents(comps []Component) string {
-	var scratch [1024]byte
-	buf := scratch[:0]
+// group computes the grouping result of b.ev, using hashBuf for the hash
+// input; it returns the buffer, grown if it had to be, for reuse.
+func (b *builder) group(hashBuf []byte) (Result, []byte) {
+	var r Result
+	def := b.defaultComponents(&r)
+	r.Kind = "default"
+	if len(b.ev.Fingerprint) > 0 {
+		b.applyFingerprint(&r, def)
+	} else {
+		r.Components = def
+	}
+	r.Hash, hashBuf = hashComponents(r.Components, hashBuf)
+	describe(b.ev, &r)
+	return r, hashBuf
+}
+
+// hashComponents is md5 over the contributing values of comps. buf is
+// scratch space for the hash input; it is returned, grown if need be.
+func hashComponents(comps []Component, buf []byte) (string, []byte) {
+	buf = buf[:0]
 	for i := range comps {
 		c := &comps[i]
 		if !c.Contributes {
@@ -198,39 +207,40 @@ func hashComponents(comps []Component) string {
 				k = c.kinds[j]
 			}
 			buf = append(buf, k)
-			if !utf8.ValidString(v) {
-				v = toValidUTF8(v)
+			if utf8.ValidString(v) {
+				buf = append(buf, v...)
+			} else {
+				buf = appendValidUTF8(buf, v)
 			}
-			buf = append(buf, v...)
 			buf = append(buf, 0xFF)
 		}
 	}
 	if len(buf) == 0 {
-		return emptyHash
+		return emptyHash, buf
 	}
 	sum := md5.Sum(buf)
-	return hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:]), buf
 }
 
-// toValidUTF8 replaces invalid bytes so that 0xFF can only be a separator.
-func toValidUTF8(s string) string {
-	out := make([]byte, 0, len(s))
+// appendValidUTF8 appends s with each invalid byte replaced by U+FFFD, so
+// that 0xFF can only be a separator.
+func appendValidUTF8(dst []byte, s string) []byte {
 	for len(s) > 0 {
 		r, n := utf8.DecodeRuneInString(s)
 		if r == utf8.RuneError && n == 1 {
-			out = append(out, "\uFFFD"...)
+			dst = append(dst, "\uFFFD"...)
 		} else {
-			out = append(out, s[:n]...)
+			dst = append(dst, s[:n]...)
 		}
 		s = s[n:]
 	}
-	return string(out)
+	return dst
 }
 
 // defaultComponents builds the default (no fingerprint) components and sets
 // r.Variant.
-func defaultComponents(ev *Event, r *Result) []Component {
-	b := builder{ev: ev}
+func (b *builder) defaultComponents(r *Result) []Component {
+	ev := b.ev
 	if len(ev.Exceptions) > 0 {
 		if b.exceptions() {
 			r.Variant = b.variant
@@ -254,17 +264,42 @@ func defaultComponents(ev *Event, r *Result) []Component {
 
 // builder accumulates components. vals is a shared backing array for their
 // values, and frame IDs come from frameIDs, so that a 20-frame event costs
-// a handful of allocations.
+// a handful of allocations. Group uses a fresh builder; a Grouper's builder
+// takes its slices and IDs from the Grouper (g), so that it allocates none.
 type builder struct {
 	ev      *Event
+	g       *Grouper // nil in Group
 	comps   []Component
+	fpComps []Component // set by applyFingerprint
 	vals    []string
 	variant string
+}
+
+// newComps returns an empty component slice with room for n.
+func (b *builder) newComps(n int) []Component {
+	if b.g != nil && cap(b.g.comps) >= n {
+		return b.g.comps[:0]
+	}
+	return make([]Component, 0, n)
+}
+
+// newVals returns an empty value slice with room for n and for the values
+// of the event's fingerprint entries, so that applyFingerprint never grows
+// it.
+func (b *builder) newVals(n int) []string {
+	n += len(b.ev.Fingerprint)
+	if b.g != nil && cap(b.g.vals) >= n {
+		return b.g.vals[:0]
+	}
+	return make([]string, 0, n)
 }
 
 // value appends v to the shared values and returns it as a component's
 // Values.
 func (b *builder) value(v string) []string {
+	if b.vals == nil {
+		b.vals = b.newVals(1)
+	}
 	b.vals = append(b.vals, v)
 	return b.vals[len(b.vals)-1 : len(b.vals) : len(b.vals)]
 }
@@ -331,19 +366,15 @@ func (b *builder) exceptions() bool {
 	for i := range exs {
 		nframes += len(exs[i].Frames)
 	}
-	b.comps = make([]Component, 0, nframes+2*len(exs)+1)
-	b.vals = make([]string, 0, 3*nframes+2*len(exs)+1)
+	b.comps = b.newComps(nframes + 2*len(exs) + 1)
+	b.vals = b.newVals(3*nframes + 2*len(exs) + 1)
 	// Each exception adds its frames, its type and its value. The type and
 	// value are decided once the variant is known (a value only counts
 	// when its stack trace does not).
 	anyApp, anySys := false, false
 	for i := range exs {
-		stack, typeID, valueID := "exception[0].stacktrace.frame", "exception[0].type", "exception[0].value"
-		if i > 0 {
-			head := "exception[" + strconv.Itoa(i) + "]"
-			stack, typeID, valueID = head+".stacktrace.frame", head+".type", head+".value"
-		}
-		si := b.addFrames(exs[i].Frames, frameIDs(stack, len(exs[i].Frames)))
+		ids, typeID, valueID := b.exceptionIDs(i, len(exs[i].Frames))
+		si := b.addFrames(exs[i].Frames, ids)
 		anyApp = anyApp || si.appContrib
 		anySys = anySys || si.sysContrib
 		b.comps = append(b.comps, Component{ID: typeID, kinds: "t"}, Component{ID: valueID, kinds: "v"})
@@ -408,6 +439,40 @@ var commonFrameIDs = struct{ exception, thread []string }{
 	thread:    buildFrameIDs("threads.stacktrace.frame", 128),
 }
 
+// exceptionIDs returns the IDs of the frames, the type and the value of
+// exception[i], which has n frames. Those of exception[0] are constants
+// or come from commonFrameIDs; a Grouper keeps the others it builds (see
+// idCache).
+func (b *builder) exceptionIDs(i, n int) (frames []string, typeID, valueID string) {
+	if i == 0 {
+		return frameIDs("exception[0].stacktrace.frame", n), "exception[0].type", "exception[0].value"
+	}
+	if b.g == nil || i > maxCachedExceptions {
+		e := newExceptionIDs(i)
+		return buildFrameIDs(e.stack, n), e.typ, e.value
+	}
+	c := &b.g.ids
+	for len(c.exceptions) < i {
+		c.exceptions = append(c.exceptions, newExceptionIDs(len(c.exceptions)+1))
+	}
+	e := &c.exceptions[i-1]
+	if n > len(e.frames) {
+		if n > maxCachedFrameIDs {
+			return buildFrameIDs(e.stack, n), e.typ, e.value
+		}
+		// Room for some more frames than this event has, so that a few
+		// events with growing stacks do not each rebuild the IDs.
+		e.frames = buildFrameIDs(e.stack, min(max(n, 2*len(e.frames), 16), maxCachedFrameIDs))
+	}
+	return e.frames[:n], e.typ, e.value
+}
+
+// newExceptionIDs returns the IDs of exception[i], without frame IDs.
+func newExceptionIDs(i int) exceptionIDs {
+	head := "exception[" + strconv.Itoa(i) + "]"
+	return exceptionIDs{stack: head + ".stacktrace.frame", typ: head + ".type", value: head + ".value"}
+}
+
 // frameIDs returns the IDs prefix[0], ..., prefix[n-1] of a stack trace's
 // frames.
 func frameIDs(prefix string, n int) []string {
@@ -441,8 +506,8 @@ func buildFrameIDs(prefix string, n int) []string {
 
 // thread adds the components of the chosen thread's stack trace.
 func (b *builder) thread(th *Thread) bool {
-	b.comps = make([]Component, 0, len(th.Frames)+1)
-	b.vals = make([]string, 0, 3*len(th.Frames)+1)
+	b.comps = b.newComps(len(th.Frames) + 1)
+	b.vals = b.newVals(3*len(th.Frames) + 1)
 	si := b.addFrames(th.Frames, frameIDs("threads.stacktrace.frame", len(th.Frames)))
 	app := si.appContrib || !si.sysContrib
 	b.variant = "app"
@@ -476,6 +541,9 @@ func (b *builder) addMessage(hint string, use bool) bool {
 	n := Normalize(msg)
 	if n == "" {
 		return false
+	}
+	if b.comps == nil { // no exception or thread: a message event
+		b.comps = b.newComps(1)
 	}
 	c := Component{ID: "message", Values: b.value(n), Contributes: true, kinds: "g"}
 	if n != msg {

@@ -35,23 +35,57 @@ func benchNodeEvent() *Event {
 		Exceptions: []Exception{{Type: "TypeError", Value: "Cannot read properties of undefined (reading 'price')", Frames: frames}}}
 }
 
-// BenchmarkGroup measures Group on 20-frame events. Compare runs with
-//
-//	go test -run='^$' -bench=Group -benchmem -count=6 ./aggregate/grouping/ | tee new.txt
-//	benchstat old.txt new.txt
-func BenchmarkGroup(b *testing.B) {
-	for _, bc := range []struct {
+// groupBenchCases are the events BenchmarkGroup and BenchmarkGrouper group.
+func groupBenchCases() []struct {
+	name string
+	ev   *Event
+} {
+	return []struct {
 		name string
 		ev   *Event
 	}{
 		{"go-20-frames", benchGoEvent()},
 		{"node-20-frames", benchNodeEvent()},
 		{"message", msgEvent("cache miss for key user:4000 after 12ms on cache-1.example.com")},
-	} {
+		{"go-chain-fingerprint", goChainFingerprintEvent()},
+	}
+}
+
+// goChainFingerprintEvent is a wrapped sentry-go error (root cause without
+// frames, the wrapper with them) with a hybrid fingerprint.
+func goChainFingerprintEvent() *Event {
+	e := benchGoEvent()
+	e.Exceptions = append([]Exception{{Type: "*pq.Error", Value: "deadlock detected (code 1205)"}}, e.Exceptions...)
+	e.Fingerprint = []string{"{{ default }}", "{{ tags.region }}"}
+	e.Tags = []Tag{{"region", "eu"}}
+	return e
+}
+
+// BenchmarkGroup measures Group on 20-frame events. Compare runs with
+//
+//	go test -run='^$' -bench=Group -benchmem -count=6 ./aggregate/grouping/ | tee new.txt
+//	benchstat old.txt new.txt
+func BenchmarkGroup(b *testing.B) {
+	for _, bc := range groupBenchCases() {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				_ = Group(bc.ev)
+			}
+		})
+	}
+}
+
+// BenchmarkGrouper measures Grouper.Group on the events of BenchmarkGroup,
+// with one Grouper per case as ingest keeps one per request scratch
+// (-bench=Group runs both).
+func BenchmarkGrouper(b *testing.B) {
+	for _, bc := range groupBenchCases() {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var g Grouper
+			for b.Loop() {
+				_ = g.Group(bc.ev)
 			}
 		})
 	}

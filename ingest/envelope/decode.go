@@ -174,9 +174,14 @@ type eventState struct {
 	// null: a User holding only data is kept (empty), as DecodeEvent keeps
 	// it, so that the two return the same User apart from Data.
 	userData bool
+	// keep is set by a Decoder: the lists are decoded into scratch, which is
+	// then the Decoder's own, and left there as the Event's (see endList);
+	// the string lists are kept there too (see keepStrs).
+	keep bool
 	// strs and bools are blocks that the event's string lists (source
 	// context) and optional booleans (in_app, handled) are carved from,
-	// instead of one allocation each (see carve).
+	// instead of one allocation each (see carve). A Decoder lends its bools
+	// block; strs is not used when keep is set.
 	strs  []string
 	bools []bool
 }
@@ -191,22 +196,46 @@ func (st *eventState) texts(s *scanner, depth int, dst *[]string) bool {
 	default:
 		return s.skip(depth)
 	}
-	list := st.scratch.strs[:0]
+	list, n := st.scratch.strs, len(st.scratch.strs)
 	ok := s.elems(depth, func() bool {
 		list = append(list, "")
 		return s.text(depth+1, &list[len(list)-1])
 	})
-	*dst, st.scratch.strs = carve(&st.strs, list), list[:0]
+	if st.keep {
+		*dst = st.keepStrs(list, n)
+	} else {
+		*dst, st.scratch.strs = carve(&st.strs, list[n:]), list[:n]
+	}
 	return ok
 }
 
+// renderArray is scanner.renderArray into a new slice, or, for a Decoder,
+// into its strs list (see keepStrs).
+func (st *eventState) renderArray(s *scanner, raw []byte, scalarsOnly bool) []string {
+	if !st.keep {
+		return s.renderArray([]string{}, raw, scalarsOnly)
+	}
+	n := len(st.scratch.strs)
+	return st.keepStrs(s.renderArray(st.scratch.strs, raw, scalarsOnly), n)
+}
+
+// keepStrs is endList for a Decoder's string lists (source context,
+// fingerprint, log params), which are empty rather than nil when sent
+// empty, as carve and renderArray make them.
+func (st *eventState) keepStrs(list []string, n int) []string {
+	st.scratch.strs = list
+	if len(list) == n {
+		return []string{}
+	}
+	return list[n:len(list):len(list)]
+}
+
 // pairs reads tags or headers (see scanner.pairs) into a scratch slice and
-// copies them out at their length, instead of growing a slice pair by pair.
+// copies them out at their length (see endList), instead of growing a
+// slice pair by pair.
 func (st *eventState) pairs(s *scanner, raw []byte) []Tag {
-	list := s.pairs(st.scratch.tags[:0], raw)
-	out := exact(list)
-	st.scratch.tags = list[:0]
-	return out
+	n := len(st.scratch.tags)
+	return endList(&st.scratch.tags, s.pairs(st.scratch.tags, raw), n, st.keep)
 }
 
 // newBool returns a pointer to a copy of v.
@@ -217,7 +246,8 @@ func (st *eventState) newBool(v bool) *bool {
 // scratch holds the slices lists are decoded into before they are copied
 // out at their final length: growing a slice of large structs element by
 // element cost a quarter of decoding. DecodeEvent reuses them through
-// getScratch and putScratch.
+// getScratch and putScratch. A Decoder has one of its own, where the lists
+// stay (see endList).
 type scratch struct {
 	frames      []Frame
 	exceptions  []Exception
@@ -231,27 +261,65 @@ type scratch struct {
 // that one event with thousands of frames does not pin their memory.
 const maxScratch = 256
 
-// reset empties sc for reuse, dropping the slices that grew past maxScratch.
-// (exact already cleared what the decode used.)
-func (sc *scratch) reset() {
-	if cap(sc.frames) > maxScratch {
-		sc.frames = nil
+// reset empties sc for reuse, clearing what its slices hold (so that no
+// pointer into an earlier event survives; exact already cleared what a
+// pooled decode used) and dropping those whose capacity grew past limit.
+func (sc *scratch) reset(limit int) {
+	sc.frames = emptied(sc.frames, limit)
+	sc.exceptions = emptied(sc.exceptions, limit)
+	sc.threads = emptied(sc.threads, limit)
+	sc.breadcrumbs = emptied(sc.breadcrumbs, limit)
+	sc.strs = emptied(sc.strs, limit)
+	sc.tags = emptied(sc.tags, limit)
+}
+
+// shed drops the slices of sc whose capacity grew past limit, leaving the
+// others as they are.
+func (sc *scratch) shed(limit int) {
+	sc.frames = bounded(sc.frames, limit)
+	sc.exceptions = bounded(sc.exceptions, limit)
+	sc.threads = bounded(sc.threads, limit)
+	sc.breadcrumbs = bounded(sc.breadcrumbs, limit)
+	sc.strs = bounded(sc.strs, limit)
+	sc.tags = bounded(sc.tags, limit)
+}
+
+// emptied returns list emptied and cleared, or nil when its capacity is over
+// limit.
+func emptied[T any](list []T, limit int) []T {
+	if cap(list) > limit {
+		return nil
 	}
-	if cap(sc.exceptions) > maxScratch {
-		sc.exceptions = nil
+	clear(list)
+	return list[:0]
+}
+
+// bounded returns list, or nil when its capacity is over limit.
+func bounded[T any](list []T, limit int) []T {
+	if cap(list) > limit {
+		return nil
 	}
-	if cap(sc.threads) > maxScratch {
-		sc.threads = nil
+	return list
+}
+
+// endList ends a list that was decoded by appending to *block from its
+// length n: list is the grown block and list[n:] the decoded elements,
+// which it returns, nil when there are none. Without keep (a pooled
+// scratch, where n is 0), it returns a copy at their length (exact) and
+// gives the block back empty. With keep (a Decoder's scratch), it returns
+// list[n:] itself, capped so that appending to it cannot overwrite what
+// follows, and leaves it in the block, where the next list goes after it:
+// nothing is copied or allocated once the block has grown.
+func endList[T any](block *[]T, list []T, n int, keep bool) []T {
+	if !keep {
+		*block = list[:n]
+		return exact(list[n:])
 	}
-	if cap(sc.breadcrumbs) > maxScratch {
-		sc.breadcrumbs = nil
+	*block = list
+	if len(list) == n {
+		return nil
 	}
-	if cap(sc.strs) > maxScratch {
-		sc.strs = nil
-	}
-	if cap(sc.tags) > maxScratch {
-		sc.tags = nil
-	}
+	return list[n:len(list):len(list)]
 }
 
 // exact returns a copy of list at its length, or nil when it is empty, and
@@ -315,15 +383,15 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 		return ok
 	case "message":
 		st.message = message{}
-		return st.message.decode(s, 1)
+		return st.message.decode(s, st, 1)
 	case "logentry":
 		st.logEntry = message{}
-		return st.logEntry.decode(s, 1)
+		return st.logEntry.decode(s, st, 1)
 	case "fingerprint":
 		v, ok := s.value(1)
 		ev.Fingerprint = nil
 		if firstByte(v) == '[' {
-			ev.Fingerprint = s.renderArray(v, true)
+			ev.Fingerprint = st.renderArray(s, v, true)
 		}
 		return ok
 	case "tags":
@@ -350,31 +418,31 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 		*st.request = Request{}
 		return st.request.decode(s, st, 1)
 	case "exception":
-		list := st.scratch.exceptions[:0]
-		ok := s.list(1, func() { list = list[:0] }, func(d int) bool {
+		list, n := st.scratch.exceptions, len(st.scratch.exceptions)
+		ok := s.list(1, func() { list = list[:n] }, func(d int) bool {
 			list = append(list, Exception{})
 			return list[len(list)-1].decode(s, st, d)
 		})
-		ev.Exceptions, st.scratch.exceptions = exact(list), list[:0]
+		ev.Exceptions = endList(&st.scratch.exceptions, list, n, st.keep)
 		return ok
 	case "threads":
-		list := st.scratch.threads[:0]
-		ok := s.list(1, func() { list = list[:0] }, func(d int) bool {
+		list, n := st.scratch.threads, len(st.scratch.threads)
+		ok := s.list(1, func() { list = list[:n] }, func(d int) bool {
 			list = append(list, Thread{})
 			return list[len(list)-1].decode(s, st, d)
 		})
-		ev.Threads, st.scratch.threads = exact(list), list[:0]
+		ev.Threads = endList(&st.scratch.threads, list, n, st.keep)
 		return ok
 	case "breadcrumbs":
 		if st.lean {
 			return s.skipValue(1)
 		}
-		list := st.scratch.breadcrumbs[:0]
-		ok := s.list(1, func() { list = list[:0] }, func(d int) bool {
+		list, n := st.scratch.breadcrumbs, len(st.scratch.breadcrumbs)
+		ok := s.list(1, func() { list = list[:n] }, func(d int) bool {
 			list = append(list, Breadcrumb{})
 			return list[len(list)-1].decode(s, d)
 		})
-		ev.Breadcrumbs, st.scratch.breadcrumbs = exact(list), list[:0]
+		ev.Breadcrumbs = endList(&st.scratch.breadcrumbs, list, n, st.keep)
 		return ok
 	case "contexts":
 		if st.lean {
@@ -427,7 +495,7 @@ type message struct {
 	isObject                   bool
 }
 
-func (m *message) decode(s *scanner, depth int) bool {
+func (m *message) decode(s *scanner, st *eventState, depth int) bool {
 	switch s.peekNonWS() {
 	case '"':
 		return s.text(depth, &m.plain)
@@ -445,7 +513,7 @@ func (m *message) decode(s *scanner, depth int) bool {
 				v, ok := s.value(depth + 1)
 				m.params = nil
 				if firstByte(v) == '[' {
-					m.params = s.renderArray(v, false)
+					m.params = st.renderArray(s, v, false)
 				}
 				return ok
 			}
@@ -603,12 +671,12 @@ func decodeStack(s *scanner, st *eventState, depth int, dst *[]Frame) bool {
 		if string(key) != "frames" {
 			return s.skipValue(d)
 		}
-		frames := st.scratch.frames[:0]
+		frames, n := st.scratch.frames, len(st.scratch.frames)
 		ok := s.array(d, func() bool {
 			frames = append(frames, Frame{})
 			return frames[len(frames)-1].decode(s, st, d+1)
 		})
-		*dst, st.scratch.frames = exact(frames), frames[:0]
+		*dst = endList(&st.scratch.frames, frames, n, st.keep)
 		return ok
 	})
 }
@@ -720,12 +788,12 @@ func firstByte(b []byte) byte {
 // from s. The reference decoder in the tests calls them on a zero scanner,
 // which copies the text instead.
 
-// renderArray renders the elements of a JSON array as text: strings as they
-// are, other values as their JSON text. With scalarsOnly, nulls, objects and
-// arrays are dropped (fingerprints); otherwise only nulls become "null".
-func (s *scanner) renderArray(raw []byte, scalarsOnly bool) []string {
+// renderArray appends to out the elements of a JSON array rendered as text:
+// strings as they are, other values as their JSON text. With scalarsOnly,
+// nulls, objects and arrays are dropped (fingerprints); otherwise only nulls
+// become "null".
+func (s *scanner) renderArray(out []string, raw []byte, scalarsOnly bool) []string {
 	r := scanner{b: raw, max: DefaultMaxDepth * 4}
-	out := []string{}
 	r.elems(0, func() bool {
 		v, ok := r.value(1)
 		if !ok {

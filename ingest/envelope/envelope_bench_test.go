@@ -114,3 +114,26 @@ func BenchmarkDecodeEventLean(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) { benchDecode(b, bc.file, DecodeEventLean) })
 	}
 }
+
+// BenchmarkDecodeEventLeanInPlace measures DecodeEventLeanInPlace, and
+// BenchmarkDecoder a Decoder's DecodeLeanInPlace, on the payloads of
+// BenchmarkDecodeEvent under the same sub-benchmark names, so that
+// benchstat compares the two:
+//
+//	go test -run='^$' -bench='Benchmark(DecodeEventLeanInPlace|Decoder)/(flood|go-rich|node)$' -benchmem -count=6 ./ingest/envelope/ > bench.txt
+//	benchstat -col .name -row /name bench.txt
+func BenchmarkDecodeEventLeanInPlace(b *testing.B) {
+	for _, bc := range decodeBenchCases {
+		b.Run(bc.name, func(b *testing.B) { benchDecode(b, bc.file, DecodeEventLeanInPlace) })
+	}
+}
+
+// BenchmarkDecoder: see BenchmarkDecodeEventLeanInPlace.
+func BenchmarkDecoder(b *testing.B) {
+	for _, bc := range decodeBenchCases {
+		b.Run(bc.name, func(b *testing.B) {
+			var d Decoder
+			benchDecode(b, bc.file, d.DecodeLeanInPlace)
+		})
+	}
+}

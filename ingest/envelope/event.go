@@ -151,7 +151,7 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 func putScratch(sc *scratch) {
-	sc.reset()
+	sc.reset(maxScratch)
 	scratchPool.Put(sc)
 }
 
@@ -220,36 +220,101 @@ func DecodeEventLeanInPlace(payload []byte, maxDepth int) (*Event, error) {
 	return decodeEvent(payload, maxDepth, true, true)
 }
 
+// A Decoder decodes events into memory it keeps and reuses from one call
+// to the next: the Event, its User, and the lists and booleans it points
+// to. DecodeEventLeanInPlace allocates these for every event (and copies
+// each list, frames above all, out of a pooled scratch at its length);
+// once a Decoder's lists have grown to an event's size, decoding events of
+// that size with it allocates nothing (strings that hold JSON escapes, and
+// errors, excepted). A list whose capacity grew past 4096 elements in one
+// decode is dropped after it, so that one huge event does not pin its
+// memory for the Decoder's lifetime.
+//
+// The zero Decoder is ready to use. A Decoder is not safe for concurrent
+// use: a server keeps one per request scratch or per goroutine.
+type Decoder struct {
+	mem eventMem
+	// lists holds the Event's lists (frames, exceptions, threads, tags,
+	// fingerprint and log params), one after the other in each slice (see
+	// endList), and bools the block its in_app and handled values are
+	// carved from.
+	lists scratch
+	bools []bool
+}
+
+// maxKept bounds the capacity, in elements, of a list a Decoder keeps for
+// its next decode (4096 frames are about 900 KB; a typical event has tens).
+const maxKept = 4096
+
+// DecodeLeanInPlace is DecodeEventLeanInPlace(payload, maxDepth), except
+// that the returned Event, and every slice and pointer in it (exceptions,
+// threads, frames, tags, fingerprint, log params, the user, in_app/handled
+// booleans, ...), are owned by d and reused by its next call: the caller
+// must be done with the Event before calling d again. Strings share
+// payload's memory, as with DecodeEventLeanInPlace. It returns the same
+// Event and the same errors as DecodeEventLeanInPlace for every input.
+func (d *Decoder) DecodeLeanInPlace(payload []byte, maxDepth int) (*Event, error) {
+	obj, err := eventObject(payload)
+	if err != nil {
+		return nil, err
+	}
+	// Nothing of the previous event survives: mem is zeroed, the lists are
+	// cleared, and every element is appended as a zero value before it is
+	// decoded; the bools carved from the block are each set.
+	d.mem = eventMem{}
+	d.lists.reset(maxKept)
+	st := eventState{mem: &d.mem, scratch: &d.lists, lean: true, keep: true, bools: d.bools[:0]}
+	ev, err := st.decode(obj, maxDepth, true)
+	d.bools = bounded(st.bools, maxKept)
+	d.lists.shed(maxKept)
+	return ev, err
+}
+
 // decodeEvent is DecodeEvent, or DecodeEventLean when lean is set; inPlace
 // takes the strings from payload itself instead of a copy.
 func decodeEvent(payload []byte, maxDepth int, lean, inPlace bool) (*Event, error) {
-	if maxDepth <= 0 {
-		maxDepth = DefaultMaxDepth
-	}
-	trimmed := bytes.TrimLeft(payload, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, newError(ErrMalformed, reasonBadJSON, "event is not a JSON object: "+quote(payload))
+	obj, err := eventObject(payload)
+	if err != nil {
+		return nil, err
 	}
 	sc := getScratch()
 	defer putScratch(sc)
 	st := eventState{mem: &eventMem{}, scratch: sc, lean: lean}
+	return st.decode(obj, maxDepth, inPlace)
+}
+
+// eventObject returns payload without its leading white space, or an error
+// when it does not start a JSON object.
+func eventObject(payload []byte) ([]byte, error) {
+	trimmed := bytes.TrimLeft(payload, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, newError(ErrMalformed, reasonBadJSON, "event is not a JSON object: "+quote(payload))
+	}
+	return trimmed, nil
+}
+
+// decode decodes the event in obj (see eventObject) into st.mem.ev.
+func (st *eventState) decode(obj []byte, maxDepth int, inPlace bool) (*Event, error) {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
 	var src string
 	if inPlace {
-		src = unsafe.String(unsafe.SliceData(trimmed), len(trimmed))
+		src = unsafe.String(unsafe.SliceData(obj), len(obj))
 	} else {
-		src = string(trimmed)
+		src = string(obj)
 	}
-	s := scanner{b: trimmed, src: src, max: maxDepth}
+	s := scanner{b: obj, src: src, max: maxDepth}
 	ok := s.object(0, func(key []byte) bool { return st.field(&s, key) })
 	if ok {
 		s.ws()
-		ok = s.i == len(trimmed)
+		ok = s.i == len(obj)
 	}
 	switch {
 	case s.tooDeep:
 		return nil, newError(ErrTooDeep, reasonTooDeep, "event nested deeper than "+itoa(maxDepth))
 	case !ok:
-		return nil, newError(ErrMalformed, reasonBadJSON, "invalid event JSON near byte "+itoa(s.i)+": "+quote(trimmed[min(s.i, len(trimmed)):]))
+		return nil, newError(ErrMalformed, reasonBadJSON, "invalid event JSON near byte "+itoa(s.i)+": "+quote(obj[min(s.i, len(obj)):]))
 	}
 	st.finish()
 	return &st.mem.ev, nil

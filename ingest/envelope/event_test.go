@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -248,11 +249,43 @@ func framesWithoutLean(frames []Frame) []Frame {
 	return frames
 }
 
+// sameError reports whether a and b are both nil, or the same error: same
+// message, reason and sentinel.
+func sameError(a, b error) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	same := a.Error() == b.Error() && Reason(a) == Reason(b)
+	for _, sentinel := range []error{ErrMalformed, ErrTooDeep, ErrTooLarge} {
+		same = same && errors.Is(a, sentinel) == errors.Is(b, sentinel)
+	}
+	return same
+}
+
+// checkDecoder fails t unless d.DecodeLeanInPlace(in, maxDepth) returns
+// what DecodeEventLeanInPlace returns, or the same error, each from a copy
+// of in of its own. d has decoded other events before, whose memory it
+// reuses: nothing of them may show.
+func checkDecoder(t *testing.T, d *Decoder, in []byte, maxDepth int) {
+	t.Helper()
+	want, werr := DecodeEventLeanInPlace(bytes.Clone(in), maxDepth)
+	got, err := d.DecodeLeanInPlace(bytes.Clone(in), maxDepth)
+	if !sameError(err, werr) {
+		t.Fatalf("Decoder.DecodeLeanInPlace(%q, %d): got error %v (reason %q), want %v (reason %q)", in, maxDepth, err, Reason(err), werr, Reason(werr))
+	}
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		t.Fatalf("Decoder.DecodeLeanInPlace(%q, %d) differs from DecodeEventLeanInPlace:\n got %s\nwant %s", in, maxDepth, g, w)
+	}
+}
+
 // checkLean fails t unless DecodeEventLean(in, maxDepth) returns what
 // DecodeEvent returns with the lean fields cleared, or the same error:
-// same sentinel, reason and message. It returns DecodeEvent's Event (nil
-// on error).
-func checkLean(t *testing.T, in []byte, maxDepth int) *Event {
+// same sentinel, reason and message; DecodeEventLeanInPlace and, when d is
+// not nil, d.DecodeLeanInPlace (see checkDecoder) must return the same
+// too. It returns DecodeEvent's Event (nil on error).
+func checkLean(t *testing.T, d *Decoder, in []byte, maxDepth int) *Event {
 	t.Helper()
 	full, ferr := DecodeEvent(in, maxDepth)
 	lean, lerr := DecodeEventLean(in, maxDepth)
@@ -265,12 +298,11 @@ func checkLean(t *testing.T, in []byte, maxDepth int) *Event {
 	if !reflect.DeepEqual(inPlace, lean) {
 		t.Fatalf("DecodeEventLeanInPlace(%q, %d) differs from DecodeEventLean:\n got %+v\nwant %+v", in, maxDepth, inPlace, lean)
 	}
+	if d != nil {
+		checkDecoder(t, d, in, maxDepth)
+	}
 	if ferr != nil || lerr != nil {
-		same := ferr != nil && lerr != nil && ferr.Error() == lerr.Error() && Reason(ferr) == Reason(lerr)
-		for _, sentinel := range []error{ErrMalformed, ErrTooDeep, ErrTooLarge} {
-			same = same && errors.Is(ferr, sentinel) == errors.Is(lerr, sentinel)
-		}
-		if !same {
+		if !sameError(lerr, ferr) {
 			t.Fatalf("DecodeEventLean(%q, %d): got error %v (reason %q), want %v (reason %q)", in, maxDepth, lerr, Reason(lerr), ferr, Reason(ferr))
 		}
 		if lean != nil {
@@ -286,35 +318,47 @@ func checkLean(t *testing.T, in []byte, maxDepth int) *Event {
 	return full
 }
 
-// TestDecodeEventLean checks DecodeEventLean against DecodeEvent (see
-// checkLean) on every payload the package's tests decode: the fixtures'
-// items, eventSeeds, the cases of TestDecodeEvent and TestDecodeEventErrors,
-// and leanSeeds. Each payload is decoded with the default maxDepth and with
-// 5, which some fail. At least one fixture must have something that
-// DecodeEventLean leaves out, or the comparison would prove nothing.
-func TestDecodeEventLean(t *testing.T) {
-	type input struct {
-		name  string
-		in    []byte
-		depth int
-	}
-	var ins []input
-	for i, p := range eventPayloads(t) {
-		ins = append(ins, input{fmt.Sprintf("payload%d", i), p, 0}, input{fmt.Sprintf("payload%d-depth5", i), p, 5})
+// leanInput is a payload of leanInputs and the maxDepth it is decoded
+// with.
+type leanInput struct {
+	name  string
+	in    []byte
+	depth int
+}
+
+// leanInputs returns every payload the package's tests decode: the
+// fixtures' items, eventSeeds, the cases of TestDecodeEvent and
+// TestDecodeEventErrors, and leanSeeds. The fixtures and leanSeeds come
+// with the default maxDepth and with 5, which some fail.
+func leanInputs(tb testing.TB) []leanInput {
+	tb.Helper()
+	var ins []leanInput
+	for i, p := range eventPayloads(tb) {
+		ins = append(ins, leanInput{fmt.Sprintf("payload%d", i), p, 0}, leanInput{fmt.Sprintf("payload%d-depth5", i), p, 5})
 	}
 	for _, tc := range decodeEventCases() {
-		ins = append(ins, input{"TestDecodeEvent/" + tc.name, []byte(tc.in), 0})
+		ins = append(ins, leanInput{"TestDecodeEvent/" + tc.name, []byte(tc.in), 0})
 	}
 	for _, tc := range decodeEventErrorCases {
-		ins = append(ins, input{"TestDecodeEventErrors/" + tc.name, []byte(tc.in), tc.depth})
+		ins = append(ins, leanInput{"TestDecodeEventErrors/" + tc.name, []byte(tc.in), tc.depth})
 	}
 	for i, s := range leanSeeds {
-		ins = append(ins, input{fmt.Sprintf("lean%d", i), []byte(s), 0}, input{fmt.Sprintf("lean%d-depth5", i), []byte(s), 5})
+		ins = append(ins, leanInput{fmt.Sprintf("lean%d", i), []byte(s), 0}, leanInput{fmt.Sprintf("lean%d-depth5", i), []byte(s), 5})
 	}
+	return ins
+}
+
+// TestDecodeEventLean checks DecodeEventLean against DecodeEvent (see
+// checkLean) on every payload of leanInputs, and one Decoder, used for all
+// of them in turn, against DecodeEventLeanInPlace. At least one fixture
+// must have something that DecodeEventLean leaves out, or the comparison
+// would prove nothing.
+func TestDecodeEventLean(t *testing.T) {
+	var d Decoder
 	var crumbs, context, errs int
-	for _, in := range ins {
+	for _, in := range leanInputs(t) {
 		t.Run(in.name, func(t *testing.T) {
-			ev := checkLean(t, in.in, in.depth)
+			ev := checkLean(t, &d, in.in, in.depth)
 			if ev == nil {
 				errs++
 				return
@@ -332,5 +376,97 @@ func TestDecodeEventLean(t *testing.T) {
 	}
 	if crumbs == 0 || context == 0 || errs == 0 {
 		t.Errorf("got %d events with breadcrumbs, %d with pre_context and %d errors, want some of each", crumbs, context, errs)
+	}
+}
+
+// TestDecoder decodes every payload of leanInputs with one Decoder, in
+// several orders (forward, reversed, largest first, smallest first, and
+// alternately large and small), and checks each result against
+// DecodeEventLeanInPlace (see checkDecoder): whatever the previous event
+// left in the Decoder's memory, nothing of it may show in the next.
+func TestDecoder(t *testing.T) {
+	ins := leanInputs(t)
+	reversed := func(ins []leanInput) []leanInput {
+		out := slices.Clone(ins)
+		slices.Reverse(out)
+		return out
+	}
+	bySize := slices.Clone(ins)
+	slices.SortStableFunc(bySize, func(a, b leanInput) int { return len(b.in) - len(a.in) })
+	var alternate []leanInput
+	for i, j := 0, len(bySize)-1; i <= j; i, j = i+1, j-1 {
+		alternate = append(alternate, bySize[i])
+		if i < j {
+			alternate = append(alternate, bySize[j])
+		}
+	}
+	for _, order := range []struct {
+		name string
+		ins  []leanInput
+	}{
+		{"forward", ins},
+		{"reversed", reversed(ins)},
+		{"largest-first", bySize},
+		{"smallest-first", reversed(bySize)},
+		{"alternate", alternate},
+	} {
+		t.Run(order.name, func(t *testing.T) {
+			var d Decoder
+			for i, in := range order.ins {
+				t.Run(fmt.Sprintf("%d-%s", i, in.name), func(t *testing.T) { checkDecoder(t, &d, in.in, in.depth) })
+			}
+		})
+	}
+}
+
+// TestDecoderAllocs checks that a Decoder, once warmed up, decodes the
+// flood event without allocating, into the same memory each time.
+func TestDecoderAllocs(t *testing.T) {
+	var e Envelope
+	if err := e.Parse(readFixture(t, "flood/flood-event-envelope.body"), Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	payload := e.Items[0].Payload
+	var d Decoder
+	first, err := d.DecodeLeanInPlace(payload, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Exceptions) == 0 || len(first.Exceptions[0].Frames) == 0 || first.User == nil || len(first.Tags) == 0 {
+		t.Fatal("the fixture has no stack trace, user or tags")
+	}
+	frame := &first.Exceptions[0].Frames[0]
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := d.DecodeLeanInPlace(payload, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("got %v allocations per decode, want 0", allocs)
+	}
+	ev, err := d.DecodeLeanInPlace(payload, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev != first || &ev.Exceptions[0].Frames[0] != frame {
+		t.Errorf("the Decoder did not reuse its memory")
+	}
+}
+
+// TestDecoderDropsHugeLists checks that a Decoder does not keep a list
+// that grew past maxKept elements for its next call, and still decodes
+// the event that grew it, and the next, right.
+func TestDecoderDropsHugeLists(t *testing.T) {
+	huge := []byte(`{"exception":[{"stacktrace":{"frames":[` + strings.Repeat(`{"function":"f","in_app":true},`, maxKept) + `{}]}}]}`)
+	var d Decoder
+	checkDecoder(t, &d, []byte(eventSeeds[1]), 0)
+	checkDecoder(t, &d, huge, 0)
+	if c := cap(d.lists.frames); c != 0 {
+		t.Errorf("got frames capacity %d after %d frames, want 0 (dropped)", c, maxKept+1)
+	}
+	checkDecoder(t, &d, huge, 0)
+	checkDecoder(t, &d, []byte(eventSeeds[1]), 0)
+	if c := cap(d.lists.frames); c == 0 || c > maxKept {
+		t.Errorf("got frames capacity %d after a small event, want 1 to %d", c, maxKept)
 	}
 }

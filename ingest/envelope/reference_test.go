@@ -261,7 +261,7 @@ func (m *wireMessage) UnmarshalJSON(b []byte) error {
 		m.isObject = true
 		m.Formatted, m.Message = string(o.Formatted), string(o.Message)
 		if firstByte(o.Params) == '[' {
-			m.params = new(scanner).renderArray(o.Params, false)
+			m.params = new(scanner).renderArray([]string{}, o.Params, false)
 		}
 	}
 	return nil
@@ -273,7 +273,7 @@ type wireStrings []string
 
 func (w *wireStrings) UnmarshalJSON(b []byte) error {
 	if firstByte(b) == '[' {
-		*w = new(scanner).renderArray(b, true)
+		*w = new(scanner).renderArray([]string{}, b, true)
 	}
 	return nil
 }
