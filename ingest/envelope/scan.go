@@ -85,41 +85,56 @@ func (s *scanner) str() (tok []byte, esc, ok bool) {
 		return nil, false, false
 	}
 	start := s.i
-	for j := start + 1; j < len(b); j++ {
-		// Skip eight plain bytes at a time: most of an event is the text
-		// of strings.
-		for j+8 <= len(b) && !special8(binary.LittleEndian.Uint64(b[j:])) {
-			j += 8
-		}
-		if j >= len(b) {
-			break
-		}
-		c := b[j]
-		switch {
-		case c == '"':
-			s.i = j + 1
-			return b[start:s.i], esc, true
-		case c == '\\':
-			esc = true
-			j++
-			if j >= len(b) {
-				return nil, false, false
-			}
-			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if j+4 >= len(b) || !isHex(b[j+1]) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) {
-					return nil, false, false
-				}
-				j += 4
-			default:
-				return nil, false, false
-			}
-		case c < 0x20:
+	j := start + 1
+	for {
+		// The next quote, found by the runtime's vector search, ends the
+		// string unless an escape comes first; what lies before it must
+		// hold no control character.
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
 			return nil, false, false
 		}
+		end := j + q
+		k := j
+		for k+8 <= end && !escOrCtl8(binary.LittleEndian.Uint64(b[k:])) {
+			k += 8
+		}
+		for k < end && b[k] != '\\' && b[k] >= 0x20 {
+			k++
+		}
+		if k == end {
+			s.i = end + 1
+			return b[start:s.i], esc, true
+		}
+		if b[k] < 0x20 {
+			return nil, false, false
+		}
+		esc = true
+		k++
+		if k >= len(b) {
+			return nil, false, false
+		}
+		switch b[k] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			if k+4 >= len(b) || !isHex(b[k+1]) || !isHex(b[k+2]) || !isHex(b[k+3]) || !isHex(b[k+4]) {
+				return nil, false, false
+			}
+			k += 4
+		default:
+			return nil, false, false
+		}
+		j = k + 1
 	}
-	return nil, false, false
+}
+
+// escOrCtl8 reports whether one of the 8 bytes of x is a backslash or a
+// control character. As a whole the test is exact (a borrow can flag the
+// byte above a find, never a word without one).
+func escOrCtl8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	bs := x ^ (ones * '\\')
+	return ((bs-ones)&^bs|(x-ones*0x20)&^x)&highs != 0
 }
 
 // num reads the number token at the cursor.
@@ -403,18 +418,6 @@ func (s *scanner) scalarText(raw []byte) (string, bool) {
 		return "", false
 	}
 	return s.substr(raw), true
-}
-
-// special8 reports whether any of the eight bytes in x is a quote, a
-// backslash or a control character (below 0x20): the bytes a string scan
-// must look at. It uses the SWAR tests for a zero byte and for a byte below n.
-func special8(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	quote := x ^ (ones * '"')
-	bslash := x ^ (ones * '\\')
-	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	below := (x - ones*0x20) & ^x & highs
-	return zero(quote)|zero(bslash)|below != 0
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -30,6 +31,50 @@ func TestUnquote(t *testing.T) {
 		}
 		if got := unquote([]byte(tok), true); got != want {
 			t.Errorf("unquote(%q) = %q, want %q", tok, got, want)
+		}
+	}
+}
+
+// TestStr checks the string token reader against encoding/json on strings
+// built so that escapes, control characters and quotes fall at every
+// position of and around the eight-byte words str checks at a time: a
+// token is valid, ends where, and has escapes exactly as json.Valid and the
+// token's own text say.
+func TestStr(t *testing.T) {
+	pieces := []string{`\"`, `\\`, `\\\"`, `\/`, `\n`, `\u00e9`, `\u12`, `\x`, "\x01", "\t", "\x7f", "é", `"`}
+	for _, piece := range pieces {
+		for pre := 0; pre <= 17; pre++ {
+			for post := 0; post <= 9; post++ {
+				body := strings.Repeat("a", pre) + piece + strings.Repeat("b", post)
+				in := `"` + body + `"` + ` , "next"`
+				s := scanner{b: []byte(in)}
+				tok, esc, ok := s.str()
+				// The first JSON string of in, as encoding/json reads it.
+				var want string
+				dec := json.NewDecoder(strings.NewReader(in))
+				wantOK := dec.Decode(&want) == nil
+				if ok != wantOK {
+					t.Fatalf("str(%q): ok %v, encoding/json %v", in, ok, wantOK)
+				}
+				if !ok {
+					continue
+				}
+				if end := int(dec.InputOffset()); s.i != end || string(tok) != in[:end] {
+					t.Fatalf("str(%q) ends at %d (%q), encoding/json at %d", in, s.i, tok, end)
+				}
+				if wantEsc := strings.Contains(string(tok), `\`); esc != wantEsc {
+					t.Fatalf("str(%q): escapes %v, want %v", in, esc, wantEsc)
+				}
+				if got := (&scanner{}).contents(tok, esc); esc && got != want {
+					t.Fatalf("str(%q) reads %q, want %q", in, got, want)
+				}
+			}
+		}
+	}
+	for _, in := range []string{`"`, `"abc`, `"abcdefghijklmnop`, `"abc\`, `"abc\"`, `"abcdefgh\u00`, `x"abc"`} {
+		s := scanner{b: []byte(in)}
+		if _, _, ok := s.str(); ok {
+			t.Errorf("str(%q) accepts an unterminated or absent string", in)
 		}
 	}
 }
