@@ -495,10 +495,24 @@ func TestSentryRejects(t *testing.T) {
 	req, _ := http.NewRequest("OPTIONS", "http://"+m.HTTPAddr()+"/api/1/envelope/", nil)
 	req.Header.Set("Origin", "https://app.example.com")
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "x-sentry-auth") ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "content-encoding") {
 		t.Errorf("CORS preflight: %v %v", resp, err)
 	}
-	if list := issueList(t, m, ""); len(list) != 1 || list[0].Count != "1" {
-		t.Errorf("issues after the rejects: %+v; want the one good event", list)
+	// The answer to the event itself lets the page's script read the
+	// rate limits, and names the origin it is for.
+	withOrigin := map[string]string{"Origin": "https://app.example.com"}
+	for k, v := range auth {
+		withOrigin[k] = v
+	}
+	code, h := postEnvelope(t, m, withOrigin, event)
+	if code != 200 || h.Get("Access-Control-Allow-Origin") != "https://app.example.com" || h.Get("Vary") != "Origin" ||
+		!strings.Contains(h.Get("Access-Control-Expose-Headers"), "x-sentry-rate-limits") {
+		t.Errorf("CORS on a POST: %d %v", code, h)
+	}
+	if list := issueList(t, m, ""); len(list) != 1 || list[0].Count != "2" {
+		t.Errorf("issues after the rejects: %+v; want the two good events", list)
 	}
 }
