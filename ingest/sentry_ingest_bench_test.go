@@ -21,7 +21,7 @@ import (
 
 // BenchmarkSentryIngest measures one event's whole way through the server
 // but the network: the envelope request handled on parallel goroutines as
-// fasthttp hands it over, decoded, grouped, encoded and compressed, then
+// fasthttp hands it over, decoded, grouped and compressed, then
 // committed durably (SyncWrites on, as the server runs) by the tracker's
 // group commit into Badger. It is the CPU and the allocations per event
 // that a flood costs, without the load generator and loopback TCP that
