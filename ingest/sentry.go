@@ -495,9 +495,9 @@ var (
 const maxBodyBuf = 256 << 10
 
 // reqScratch is what a request reuses from earlier ones. The decoder,
-// grouper, document and Incoming hold the last event (strings into its
-// body) until the next request that uses them: the tracker is done with
-// them once Submit has returned.
+// grouper and document hold the last event (strings into its body) until
+// the next request that uses them: the tracker is done with them once
+// Submit has returned.
 type reqScratch struct {
 	body bytes.Buffer
 	env  envelope.Envelope
@@ -514,11 +514,14 @@ func putReqScratch(sc *reqScratch) {
 		return
 	}
 	sc.body.Reset()
-	// Keep no reference to the request's body (fasthttp's buffer when it
-	// was not compressed); the items' strings stay for reuse.
+	// Keep few references to the request's body (fasthttp's buffer when
+	// it was not compressed): the items' payloads and the Incoming go; the
+	// items' strings stay for reuse, and the decoder, grouper and document
+	// let go of the event's strings when they next serve.
 	for i := range sc.env.Items {
 		sc.env.Items[i].Payload = nil
 	}
+	sc.in = issues.Incoming{}
 	reqScratches.Put(sc)
 }
 
