@@ -47,8 +47,9 @@ type DB struct {
 	seq *badger.Sequence
 	// issueSeq hands out issue ids.
 	issueSeq *badger.Sequence
-	// codec compresses event bodies.
+	// codec compresses event bodies, with the dictionaries in dicts.
 	codec *codec
+	dicts *dicts
 	// firstNewID is the first series id leased by this process.
 	firstNewID uint64
 	// mayHaveStored reports whether Badger may hold series that are not in
@@ -188,7 +189,8 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		_ = bdb.Close()
 		return nil, fmt.Errorf("storage: cannot get the issue sequence: %w", err)
 	}
-	codec, err := newCodec()
+	var ds dicts
+	codec, err := newCodec(&ds)
 	if err != nil {
 		_ = issueSeq.Release()
 		_ = seq.Release()
@@ -199,6 +201,7 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		absDir:        absDir,
 		issueSeq:      issueSeq,
 		codec:         codec,
+		dicts:         &ds,
 		cfg:           cfg,
 		log:           log,
 		bdb:           bdb,
@@ -223,6 +226,10 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		_ = issueSeq.Release()
 		_ = seq.Release()
 		_ = bdb.Close()
+	}
+	if err := db.loadDicts(); err != nil {
+		undo()
+		return nil, fmt.Errorf("storage: cannot read the event dictionaries: %w", err)
 	}
 	if err := db.replay(); err != nil {
 		undo()
