@@ -91,7 +91,7 @@ func TestMetrics(t *testing.T) {
 # TYPE telltale_storage_memory_budget_bytes gauge
 telltale_storage_memory_budget_bytes{part="block_cache"} 3.3554432e+07
 telltale_storage_memory_budget_bytes{part="index_cache"} 1.6777216e+07
-telltale_storage_memory_budget_bytes{part="memtables"} 3.3554432e+07
+telltale_storage_memory_budget_bytes{part="memtables"} 1.6777216e+07
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "telltale_storage_memory_budget_bytes"); err != nil {
 		t.Error(err)
