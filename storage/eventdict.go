@@ -19,7 +19,9 @@ import (
 // time. The dictionary is the first dictSample bytes of event bodies
 // compressed after the store has none, or after the current one is older
 // than dictMaxAge, so that it follows what the applications send.
-// Dictionaries are small and kept forever: an event names the one it was
+// A dictionary holds pieces of events, so it expires with the last event
+// compressed with it: it serves for dictMaxAge only, and has the events'
+// retention on top of that. An event names the dictionary it was
 // compressed with.
 const (
 	// prefixEventDict keys the dictionaries: 0x10 id(8) → dictVersion,
@@ -177,21 +179,27 @@ func (db *DB) compressor(body []byte) *curDict {
 	if cur != nil && db.now().Sub(cur.created) < dictMaxAge {
 		return cur
 	}
+	// A dictionary compresses events for dictMaxAge only, so that it can
+	// expire with the last of them (storeDict); until the next is made,
+	// events go without one.
 	ds.sampleMu.Lock()
 	defer ds.sampleMu.Unlock()
-	if c := ds.cur.Load(); c != cur || db.now().Sub(ds.failed) < time.Minute {
-		return c // made meanwhile, or failing lately
+	if c := ds.cur.Load(); c != cur {
+		return c // made meanwhile
+	}
+	if db.now().Sub(ds.failed) < time.Minute {
+		return nil // failing lately
 	}
 	ds.sample = append(ds.sample, body[:min(len(body), dictSample-len(ds.sample))]...)
 	if len(ds.sample) < dictSample {
-		return cur
+		return nil
 	}
 	next, err := db.storeDict(ds.lastID+1, ds.sample)
 	ds.sample = nil
 	if err != nil {
 		ds.failed = db.now()
 		db.log.Warn("cannot store an event dictionary; events are compressed without it", "err", err)
-		return cur
+		return nil
 	}
 	ds.lastID = next.id
 	ds.mu.Lock()
@@ -216,7 +224,14 @@ func (db *DB) storeDict(id uint64, sample []byte) (*curDict, error) {
 		return nil, err
 	}
 	defer db.release()
-	if err := db.bdb.Update(func(txn *badger.Txn) error { return txn.Set(eventDictKey(id), v) }); err != nil {
+	e := badger.NewEntry(eventDictKey(id), v)
+	if db.cfg.EventRetention > 0 {
+		// The events compressed with it are written within dictMaxAge of
+		// now and expire EventRetention later: so does the dictionary,
+		// which holds pieces of events and must not outlive them.
+		e = e.WithTTL(dictMaxAge + db.cfg.EventRetention + time.Hour)
+	}
+	if err := db.bdb.Update(func(txn *badger.Txn) error { return txn.SetEntry(e) }); err != nil {
 		return nil, fmt.Errorf("storage: cannot store event dictionary %d: %w", id, err)
 	}
 	return &curDict{id: id, d: d, created: now}, nil

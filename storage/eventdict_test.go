@@ -103,12 +103,14 @@ func TestEventDictionary(t *testing.T) {
 	if d, _ := write(db, i+2); d != 1 {
 		t.Errorf("after a restart: dictionary %d, want 1", d)
 	}
-	// A day later the next dictionary is made, and both stay readable.
+	// A day later the first no longer serves (it is to expire with the
+	// last event compressed with it): events go without a dictionary
+	// until the next is made, and all stay readable.
 	clock = clock.Add(dictMaxAge + time.Minute)
 	for j := i + 3; ; j++ {
 		if d, _ := write(db, j); d == 2 {
 			break
-		} else if d != 1 || j > i+100 {
+		} else if d != 0 || j > i+100 {
 			t.Fatalf("event %d: dictionary %d while the second is sampled", j, d)
 		}
 	}
@@ -245,5 +247,40 @@ func TestEventDictionaryCache(t *testing.T) {
 	}
 	if n := len(db.dicts.cached); n > maxCachedDicts {
 		t.Errorf("%d dictionaries in memory, want at most %d", n, maxCachedDicts)
+	}
+}
+
+// TestEventDictionaryExpires checks that a dictionary, which holds pieces
+// of events, expires with the last event it can have compressed when
+// events expire, and not otherwise.
+func TestEventDictionaryExpires(t *testing.T) {
+	for _, retention := range []time.Duration{0, 720 * time.Hour} {
+		cfg := DefaultConfig(t.TempDir())
+		cfg.EventRetention = retention
+		db, err := Open(cfg, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; db.dicts.cur.Load() == nil; i++ {
+			db.CompressEvent(nil, variedBody(i))
+			if i > 100 {
+				t.Fatal("no dictionary")
+			}
+		}
+		item, err := db.bdb.NewTransaction(false).Get(eventDictKey(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp := item.ExpiresAt()
+		switch {
+		case retention == 0 && exp != 0:
+			t.Errorf("without event retention the dictionary expires at %d", exp)
+		case retention > 0:
+			want := time.Now().Add(dictMaxAge + retention)
+			if got := time.Unix(int64(exp), 0); got.Before(want) || got.After(want.Add(2*time.Hour)) {
+				t.Errorf("with %v of retention the dictionary expires at %v, want just after %v", retention, got, want)
+			}
+		}
+		db.Close()
 	}
 }
