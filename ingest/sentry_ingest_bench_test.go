@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"net"
@@ -32,7 +33,7 @@ func BenchmarkSentryIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	const fixtureID = "0123456789abcdef0123456789abcdef" // the flood fixture's event_id
-	idAt := indexOf(raw, fixtureID)
+	idAt := bytes.Index(raw, []byte(fixtureID))
 	if idAt < 0 {
 		b.Fatal("the fixture has no event_id to vary")
 	}
@@ -128,13 +129,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func indexOf(b []byte, s string) int {
-	for i := 0; i+len(s) <= len(b); i++ {
-		if string(b[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
 }

@@ -41,7 +41,7 @@ func TestEventFormats(t *testing.T) {
 	if !bytes.HasPrefix(comp, []byte("prefix")) {
 		t.Fatalf("CompressEvent did not append to dst: %q", comp[:6])
 	}
-	if err := db.WriteEvents([]EventRecord{{Project: 1, ID: newID, Issue: 3, Time: 7, Compressed: comp[len("prefix"):]}}, nil); err != nil {
+	if err := db.WriteEvents([]EventRecord{{Project: 1, ID: newID, Issue: 3, Time: 7, Value: comp[len("prefix"):]}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(comp)-len("prefix") >= len(body)/2 {

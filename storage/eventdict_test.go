@@ -47,9 +47,10 @@ func TestEventDictionary(t *testing.T) {
 	write := func(db *DB, i int) (dict uint64, size int) {
 		t.Helper()
 		body := variedBody(i)
-		comp := db.CompressEvent(nil, body)
+		value := db.CompressEvent(nil, body)
+		comp := value[eventHeadroom:] // after the room for the record's header
 		id := [16]byte{byte(i >> 8), byte(i)}
-		if err := db.WriteEvents([]EventRecord{{Project: 1, ID: id, Issue: 1, Time: int64(i), Compressed: comp}}, nil); err != nil {
+		if err := db.WriteEvents([]EventRecord{{Project: 1, ID: id, Issue: 1, Time: int64(i), Value: value}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		written[id] = body
@@ -176,7 +177,7 @@ func TestEventDictionaryConcurrent(t *testing.T) {
 			defer func() { done <- struct{}{} }()
 			for i := range each {
 				body := variedBody(w*each + i)
-				results <- out{body, db.CompressEvent(nil, body)}
+				results <- out{body, db.CompressEvent(nil, body)[eventHeadroom:]}
 			}
 		}()
 	}
@@ -214,14 +215,14 @@ func TestEventDictionaryCache(t *testing.T) {
 	byDict := map[uint64]int{}
 	for i := 0; len(byDict) <= maxCachedDicts+2; i++ {
 		body := variedBody(i)
-		comp := db.CompressEvent(nil, body)
-		d, _ := binary.Uvarint(comp)
+		value := db.CompressEvent(nil, body)
+		d, _ := binary.Uvarint(value[eventHeadroom:])
 		if _, seen := byDict[d]; !seen && d != 0 {
 			clock = clock.Add(dictMaxAge + time.Minute) // the next day's sample starts
 		}
 		byDict[d]++
 		id := [16]byte{byte(i >> 8), byte(i)}
-		if err := db.WriteEvents([]EventRecord{{Project: 1, ID: id, Issue: 1, Time: int64(i), Compressed: comp}}, nil); err != nil {
+		if err := db.WriteEvents([]EventRecord{{Project: 1, ID: id, Issue: 1, Time: int64(i), Value: value}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		bodies[id] = body

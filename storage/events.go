@@ -58,19 +58,16 @@ type EventRecord struct {
 	Time int64
 	// Body is the event document (JSON), as read back.
 	Body []byte
-	// Compressed is what WriteEvents stores: the document compressed by
-	// CompressEvent, on the caller's goroutine rather than the writer's.
-	Compressed []byte
-	// Value, when set, is stored instead of Compressed: EventHeadroom
-	// bytes that WriteEvents fills with the record's header, then the
-	// compressed document. It saves WriteEvents a copy of the document.
+	// Value is what WriteEvents stores, made by CompressEvent on the
+	// caller's goroutine rather than the writer's: room for the record's
+	// header (format, issue and time), which WriteEvents fills in place,
+	// then the compressed body.
 	Value []byte
 }
 
-// EventHeadroom is the room an EventRecord.Value keeps before the
-// compressed document, for the header (format, issue and time) that
-// WriteEvents puts there.
-const EventHeadroom = 1 + 2*binary.MaxVarintLen64
+// eventHeadroom is the room a value keeps before the compressed body, for
+// the record's header.
+const eventHeadroom = 1 + 2*binary.MaxVarintLen64
 
 // IssueRecord is the stored state of one issue. Data is opaque to storage
 // (the issue tracker encodes it); the other fields key its indexes.
@@ -171,10 +168,11 @@ func (c *codec) decode(format byte, v []byte) ([]byte, error) {
 	return nil, fmt.Errorf("unknown format %d", format)
 }
 
-// CompressEvent appends the event body to dst compressed, as
-// EventRecord.Compressed: the id of the dictionary used (eventdict.go),
-// the length of the S2 block, the block, and zeros up to the value
-// threshold. Any number of goroutines may call it at once.
+// CompressEvent appends to dst the value of an event of the given body, for
+// EventRecord.Value: room for the record's header, then the id of the
+// dictionary used (eventdict.go), the length of the S2 block, the block,
+// and zeros up to the value threshold. Any number of goroutines may call
+// it at once.
 //
 // The padding sends every event to the value log. With a dictionary most
 // events compress under the threshold, and in the LSM tree compactions
@@ -192,6 +190,7 @@ func (db *DB) CompressEvent(dst, body []byte) []byte {
 	if cur != nil {
 		id = cur.id
 	}
+	dst = append(dst, make([]byte, eventHeadroom)...)
 	start := len(dst)
 	dst = binary.AppendUvarint(dst, id)
 	// The block goes after room for its length, and moves back once the
@@ -319,21 +318,15 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 	defer wb.Cancel()
 	for i := range events {
 		e := &events[i]
-		var h [EventHeadroom]byte
+		var h [eventHeadroom]byte
 		header := append(h[:0], eventFormatS2Dict)
 		header = binary.AppendUvarint(header, e.Issue)
 		header = binary.AppendVarint(header, e.Time)
-		var v []byte
-		if e.Value != nil {
-			if len(e.Value) < EventHeadroom {
-				return fmt.Errorf("storage: event value of %d bytes has no room for its header", len(e.Value))
-			}
-			v = e.Value[EventHeadroom-len(header):]
-			copy(v, header)
-		} else {
-			v = append(make([]byte, 0, len(header)+len(e.Compressed)), header...)
-			v = append(v, e.Compressed...)
+		if len(e.Value) < eventHeadroom {
+			return fmt.Errorf("storage: event value of %d bytes has no room for its header", len(e.Value))
 		}
+		v := e.Value[eventHeadroom-len(header):]
+		copy(v, header)
 		ev := badger.NewEntry(eventKey(e.Project, e.ID), v)
 		ix := badger.NewEntry(issueEventsKey(e.Issue, e.Time, e.ID), binary.BigEndian.AppendUint32(nil, e.Project))
 		if db.cfg.EventRetention > 0 {

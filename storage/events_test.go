@@ -47,7 +47,7 @@ func TestEventsRoundTrip(t *testing.T) {
 		if i%2 == 1 {
 			issue = b
 		}
-		evs = append(evs, storage.EventRecord{Project: 1, ID: eventID(i), Issue: issue, Time: int64(1000 + i), Compressed: db.CompressEvent(nil, body(i))})
+		evs = append(evs, storage.EventRecord{Project: 1, ID: eventID(i), Issue: issue, Time: int64(1000 + i), Value: db.CompressEvent(nil, body(i))})
 	}
 	issues := []storage.IssueRecord{
 		{ID: a, Project: 1, Hash: hashOf("hash-a"), LastSeen: 1008, Data: []byte("state a")},
@@ -133,7 +133,7 @@ func TestEventsRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ev := storage.EventRecord{Project: 1, ID: eventID(1), Issue: 7, Time: 5, Compressed: db.CompressEvent(nil, []byte(`{}`))}
+	ev := storage.EventRecord{Project: 1, ID: eventID(1), Issue: 7, Time: 5, Value: db.CompressEvent(nil, []byte(`{}`))}
 	is := storage.IssueRecord{ID: 7, Project: 1, Hash: hashOf("h"), LastSeen: 5, Data: []byte("s")}
 	if err := db.WriteEvents([]storage.EventRecord{ev}, []storage.IssueRecord{is}); err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func TestPageOut(t *testing.T) {
 				body[j] = byte(rng.Uint32())
 			}
 			bodies[id] = body
-			evs = append(evs, EventRecord{Project: 1, ID: id, Issue: 1, Time: int64(batch*64 + i), Compressed: db.CompressEvent(nil, body)})
+			evs = append(evs, EventRecord{Project: 1, ID: id, Issue: 1, Time: int64(batch*64 + i), Value: db.CompressEvent(nil, body)})
 		}
 		if err := db.WriteEvents(evs, nil); err != nil {
 			t.Fatal(err)

@@ -39,7 +39,10 @@ func (is *Issue) encode() []byte {
 	b = binary.AppendUvarint(b, is.Count)
 	b = binary.AppendUvarint(b, is.UserCount)
 	b = appendBool(b, is.Unhandled)
-	b = appendStrs(b, is.FirstRelease, is.LastRelease, is.LatestEvent)
+	// The third string held the latest event's id, which nothing read (the
+	// latest event is found by the event index); it stays, empty, so that
+	// the format does not change.
+	b = appendStrs(b, is.FirstRelease, is.LastRelease, "")
 	b = appendList(b, is.Releases)
 	b = appendList(b, is.Environments)
 	b = binary.AppendVarint(b, is.HourlyStart)
@@ -276,7 +279,7 @@ func decodeIssue(data []byte) (*Issue, error) {
 	is.ResolvedAt, is.FirstSeen, is.LastSeen = r.time(), r.time(), r.time()
 	is.Count, is.UserCount = r.uvarint(), r.uvarint()
 	is.Unhandled = r.byte() == 1
-	is.FirstRelease, is.LastRelease, is.LatestEvent = r.str(), r.str(), r.str()
+	is.FirstRelease, is.LastRelease, _ = r.str(), r.str(), r.str()
 	is.Releases, is.Environments = r.list(), r.list()
 	is.Tags = make(map[string]map[string]uint64)
 	is.HourlyStart, is.Hourly = r.varint(), r.counts()

@@ -158,8 +158,7 @@ type Issue struct {
 	Environments []string  `json:"environments,omitempty"`
 	// Tags counts events by tag key and value (bounded: past the bounds
 	// values are counted as "(other)").
-	Tags        map[string]map[string]uint64 `json:"tags,omitempty"`
-	LatestEvent string                       `json:"latestEvent"`
+	Tags map[string]map[string]uint64 `json:"tags,omitempty"`
 	// Hourly and Daily count events per hour (the last 24) and per day
 	// (the last 14); bucket i covers [Start+i×step, Start+(i+1)×step).
 	HourlyStart int64    `json:"hourlyStart"`
@@ -241,22 +240,22 @@ const (
 	pendingWithdrawn        // its Submit returned first: not to be stored
 )
 
-// jsonBufs holds buffers for the bodies of events being compressed and for
-// the compressed values until they are written (getJSONBuf, putJSONBuf).
-var jsonBufs = sync.Pool{New: func() any { return new([]byte) }}
+// bodyBufs holds buffers for the bodies of events being compressed and for
+// the stored values until they are written (getBodyBuf, putBodyBuf).
+var bodyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-// maxJSONBuf bounds the buffers kept for reuse: most events are a few KB,
+// maxBodyBuf bounds the buffers kept for reuse: most events are a few KB,
 // and one 1 MiB event should not pin a megabyte per pooled buffer.
-const maxJSONBuf = 64 << 10
+const maxBodyBuf = 64 << 10
 
-func getJSONBuf() *[]byte { return jsonBufs.Get().(*[]byte) }
+func getBodyBuf() *[]byte { return bodyBufs.Get().(*[]byte) }
 
-func putJSONBuf(b *[]byte) {
-	if cap(*b) > maxJSONBuf {
+func putBodyBuf(b *[]byte) {
+	if cap(*b) > maxBodyBuf {
 		return
 	}
 	*b = (*b)[:0]
-	jsonBufs.Put(b)
+	bodyBufs.Put(b)
 }
 
 type result struct {
@@ -477,32 +476,34 @@ func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
 	if len(t.queue) == cap(t.queue) {
 		return 0, ErrQueueFull
 	}
-	buf, zbuf := getJSONBuf(), getJSONBuf()
+	buf := getBodyBuf()
 	if in.Payload != nil {
 		*buf = appendPayloadBody(*buf, in.Meta, in.Payload)
 	} else {
-		*buf = in.Doc.AppendJSON(*buf)
+		// Only an event without a payload (none from ingest) is stored as
+		// its document.
+		doc, err := json.Marshal(in.Doc)
+		if err != nil {
+			putBodyBuf(buf)
+			return 0, fmt.Errorf("issues: cannot encode event: %w", err)
+		}
+		*buf = append(*buf, doc...)
 	}
-	// Compressed into scratch and copied out at its size, behind the room
-	// storage writes the record's header into: the compressor needs room
-	// for the worst case, four times what S2 makes of an event.
-	*zbuf = t.db.CompressEvent(*zbuf, *buf)
-	value := getJSONBuf() // back to the pool once written (commit)
-	*value = append(append(*value, make([]byte, storage.EventHeadroom)...), *zbuf...)
+	value := getBodyBuf() // back to the pool once written (commit)
+	*value = t.db.CompressEvent(*value, *buf)
+	putBodyBuf(buf)
 	p := &pending{in: in, value: value, done: make(chan result, 1)}
-	putJSONBuf(buf)
-	putJSONBuf(zbuf)
 	t.closing.RLock()
 	if t.closed {
 		t.closing.RUnlock()
-		putJSONBuf(value)
+		putBodyBuf(value)
 		return 0, ErrClosed
 	}
 	select {
 	case t.queue <- p:
 	default:
 		t.closing.RUnlock()
-		putJSONBuf(value)
+		putBodyBuf(value)
 		return 0, ErrQueueFull
 	}
 	t.closing.RUnlock()
@@ -663,7 +664,7 @@ func (t *Tracker) commit(batch []*pending) {
 	// Badger copies a value into its log or memtable and keeps no
 	// reference to it once the write returns.
 	for _, p := range batch {
-		putJSONBuf(p.value)
+		putBodyBuf(p.value)
 		p.value = nil
 	}
 	if err != nil {
@@ -876,7 +877,6 @@ func (is *Issue) apply(in *Incoming) {
 	}
 	if !t.Before(is.LastSeen) {
 		is.LastSeen = t
-		is.LatestEvent = hex.EncodeToString(in.EventID[:])
 		// Like Sentry, the title, culprit and metadata follow the latest
 		// event: its message may have changed within the group.
 		g, m := &in.Group, &is.Metadata

@@ -156,7 +156,8 @@ type eventMem struct {
 	request Request
 }
 
-// eventState holds what DecodeEvent reads before it assembles the Event.
+// eventState holds what DecodeEvent or a Decoder reads before it
+// assembles the Event.
 type eventState struct {
 	mem               *eventMem
 	eventID           string
@@ -164,24 +165,23 @@ type eventState struct {
 	user              *User
 	request           *Request
 	scratch           *scratch
-	// lean is set by DecodeEventLean: where the values it leaves out are
-	// decoded (request, breadcrumbs, contexts, extra, user.data, a frame's
-	// pre_context, post_context and vars), they are skipped instead, with
-	// the same scanner routine that skips unknown fields and still
-	// validates them, so both decoders fail on the same input, alike.
+	// lean is set by a Decoder (see Decoder). Where the values it leaves
+	// out are decoded (request, breadcrumbs, contexts, extra, user.data, a
+	// frame's pre_context, post_context and vars), they are skipped
+	// instead, with the same scanner routine that skips unknown fields and
+	// still validates them, so both decoders fail on the same input,
+	// alike. The strings are taken from the payload itself (see decode).
+	// The lists are decoded into scratch, which is then the Decoder's own,
+	// and left there as the Event's (see endList and renderArray).
 	lean bool
 	// userData records, in a lean decode, that user.data was sent and not
 	// null: a User holding only data is kept (empty), as DecodeEvent keeps
 	// it, so that the two return the same User apart from Data.
 	userData bool
-	// keep is set by a Decoder: the lists are decoded into scratch, which is
-	// then the Decoder's own, and left there as the Event's (see endList);
-	// the string lists are kept there too (see keepStrs).
-	keep bool
 	// strs and bools are blocks that the event's string lists (source
-	// context) and optional booleans (in_app, handled) are carved from,
-	// instead of one allocation each (see carve). A Decoder lends its bools
-	// block; strs is not used when keep is set.
+	// context, which only DecodeEvent decodes) and optional booleans
+	// (in_app, handled) are carved from, instead of one allocation each
+	// (see carve). A Decoder lends its bools block.
 	strs  []string
 	bools []bool
 }
@@ -201,28 +201,19 @@ func (st *eventState) texts(s *scanner, depth int, dst *[]string) bool {
 		list = append(list, "")
 		return s.text(depth+1, &list[len(list)-1])
 	})
-	if st.keep {
-		*dst = st.keepStrs(list, n)
-	} else {
-		*dst, st.scratch.strs = carve(&st.strs, list[n:]), list[:n]
-	}
+	*dst, st.scratch.strs = carve(&st.strs, list[n:]), list[:n]
 	return ok
 }
 
 // renderArray is scanner.renderArray into a new slice, or, for a Decoder,
-// into its strs list (see keepStrs).
+// into its strs list, where it stays as endList leaves a kept list (but
+// empty rather than nil when sent empty, as for DecodeEvent).
 func (st *eventState) renderArray(s *scanner, raw []byte, scalarsOnly bool) []string {
-	if !st.keep {
+	if !st.lean {
 		return s.renderArray([]string{}, raw, scalarsOnly)
 	}
 	n := len(st.scratch.strs)
-	return st.keepStrs(s.renderArray(st.scratch.strs, raw, scalarsOnly), n)
-}
-
-// keepStrs is endList for a Decoder's string lists (source context,
-// fingerprint, log params), which are empty rather than nil when sent
-// empty, as carve and renderArray make them.
-func (st *eventState) keepStrs(list []string, n int) []string {
+	list := s.renderArray(st.scratch.strs, raw, scalarsOnly)
 	st.scratch.strs = list
 	if len(list) == n {
 		return []string{}
@@ -235,7 +226,7 @@ func (st *eventState) keepStrs(list []string, n int) []string {
 // slice pair by pair.
 func (st *eventState) pairs(s *scanner, raw []byte) []Tag {
 	n := len(st.scratch.tags)
-	return endList(&st.scratch.tags, s.pairs(st.scratch.tags, raw), n, st.keep)
+	return endList(&st.scratch.tags, s.pairs(st.scratch.tags, raw), n, st.lean)
 }
 
 // newBool returns a pointer to a copy of v.
@@ -247,7 +238,8 @@ func (st *eventState) newBool(v bool) *bool {
 // out at their final length: growing a slice of large structs element by
 // element cost a quarter of decoding. DecodeEvent reuses them through
 // getScratch and putScratch. A Decoder has one of its own, where the lists
-// stay (see endList).
+// stay (see endList); it never decodes breadcrumbs, so that slice stays
+// empty there.
 type scratch struct {
 	frames      []Frame
 	exceptions  []Exception
@@ -261,43 +253,28 @@ type scratch struct {
 // that one event with thousands of frames does not pin their memory.
 const maxScratch = 256
 
-// reset empties sc for reuse, clearing what its slices hold (so that no
-// pointer into an earlier event survives; exact already cleared what a
-// pooled decode used) and dropping those whose capacity grew past limit.
-func (sc *scratch) reset(limit int) {
-	sc.frames = emptied(sc.frames, limit)
-	sc.exceptions = emptied(sc.exceptions, limit)
-	sc.threads = emptied(sc.threads, limit)
-	sc.breadcrumbs = emptied(sc.breadcrumbs, limit)
-	sc.strs = emptied(sc.strs, limit)
-	sc.tags = emptied(sc.tags, limit)
+// trim drops the slices of sc whose capacity grew past limit. With empty,
+// it also empties the others for reuse, clearing what they hold (so that
+// no pointer into an earlier event survives; exact already cleared what a
+// pooled decode used); without, it leaves them as they are.
+func (sc *scratch) trim(limit int, empty bool) {
+	sc.frames = trimList(sc.frames, limit, empty)
+	sc.exceptions = trimList(sc.exceptions, limit, empty)
+	sc.threads = trimList(sc.threads, limit, empty)
+	sc.breadcrumbs = trimList(sc.breadcrumbs, limit, empty)
+	sc.strs = trimList(sc.strs, limit, empty)
+	sc.tags = trimList(sc.tags, limit, empty)
 }
 
-// shed drops the slices of sc whose capacity grew past limit, leaving the
-// others as they are.
-func (sc *scratch) shed(limit int) {
-	sc.frames = bounded(sc.frames, limit)
-	sc.exceptions = bounded(sc.exceptions, limit)
-	sc.threads = bounded(sc.threads, limit)
-	sc.breadcrumbs = bounded(sc.breadcrumbs, limit)
-	sc.strs = bounded(sc.strs, limit)
-	sc.tags = bounded(sc.tags, limit)
-}
-
-// emptied returns list emptied and cleared, or nil when its capacity is over
-// limit.
-func emptied[T any](list []T, limit int) []T {
+// trimList returns nil when the capacity of list is over limit, else list,
+// emptied and cleared when empty is set.
+func trimList[T any](list []T, limit int, empty bool) []T {
 	if cap(list) > limit {
 		return nil
 	}
-	clear(list)
-	return list[:0]
-}
-
-// bounded returns list, or nil when its capacity is over limit.
-func bounded[T any](list []T, limit int) []T {
-	if cap(list) > limit {
-		return nil
+	if empty {
+		clear(list)
+		list = list[:0]
 	}
 	return list
 }
@@ -423,7 +400,7 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 			list = append(list, Exception{})
 			return list[len(list)-1].decode(s, st, d)
 		})
-		ev.Exceptions = endList(&st.scratch.exceptions, list, n, st.keep)
+		ev.Exceptions = endList(&st.scratch.exceptions, list, n, st.lean)
 		return ok
 	case "threads":
 		list, n := st.scratch.threads, len(st.scratch.threads)
@@ -431,7 +408,7 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 			list = append(list, Thread{})
 			return list[len(list)-1].decode(s, st, d)
 		})
-		ev.Threads = endList(&st.scratch.threads, list, n, st.keep)
+		ev.Threads = endList(&st.scratch.threads, list, n, st.lean)
 		return ok
 	case "breadcrumbs":
 		if st.lean {
@@ -442,7 +419,7 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 			list = append(list, Breadcrumb{})
 			return list[len(list)-1].decode(s, d)
 		})
-		ev.Breadcrumbs = endList(&st.scratch.breadcrumbs, list, n, st.keep)
+		ev.Breadcrumbs = endList(&st.scratch.breadcrumbs, list, n, st.lean)
 		return ok
 	case "contexts":
 		if st.lean {
@@ -676,7 +653,7 @@ func decodeStack(s *scanner, st *eventState, depth int, dst *[]Frame) bool {
 			frames = append(frames, Frame{})
 			return frames[len(frames)-1].decode(s, st, d+1)
 		})
-		*dst = endList(&st.scratch.frames, frames, n, st.keep)
+		*dst = endList(&st.scratch.frames, frames, n, st.lean)
 		return ok
 	})
 }

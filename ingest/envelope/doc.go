@@ -25,12 +25,12 @@
 //     protocol's polymorphic fields (exception as {"values": [...]} or a
 //     bare array, message as a string or an object, timestamps as strings
 //     or numbers, tags as an object or pairs, ...) into an Event that owns
-//     its memory. DecodeEventLean does the same but leaves out what
-//     grouping does not read (breadcrumbs, request, contexts, extra, source
+//     its memory. A Decoder does the same but leaves out what grouping
+//     does not read (breadcrumbs, request, contexts, extra, source
 //     context), for a caller that keeps the raw payload to decode in full
-//     later; DecodeEventLeanInPlace also takes its strings from the
-//     payload, and a Decoder decodes in place into memory it reuses from
-//     one event to the next, allocating nothing once it has grown.
+//     later: it takes its strings from the payload and decodes into
+//     memory it reuses from one event to the next, allocating nothing once
+//     it has grown.
 //
 // Every error wraps one of ErrMalformed (answer 400), ErrTooLarge (413),
 // ErrTooManyItems (413), ErrTooDeep (400), ErrInvalidAuth (401) or

@@ -60,9 +60,9 @@ func BenchmarkParse(b *testing.B) {
 }
 
 // decodeBenchCases are the event payloads BenchmarkDecodeEvent and
-// BenchmarkDecodeEventLean decode: the flood envelope's (python-shaped,
-// 8 KB, 30 breadcrumbs), a sentry-go event with request, user and
-// breadcrumbs, and an @sentry/node event with source context.
+// BenchmarkDecoder decode: the flood envelope's (python-shaped, 8 KB, 30
+// breadcrumbs), a sentry-go event with request, user and breadcrumbs, and
+// an @sentry/node event with source context.
 var decodeBenchCases = []struct{ name, file string }{
 	{"flood", "flood/flood-event-envelope.body"},
 	{"go-rich", "go/0047-rich-context.body"},
@@ -103,32 +103,12 @@ func BenchmarkDecodeEvent(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeEventLean measures DecodeEventLean on the payloads of
-// BenchmarkDecodeEvent, under the same sub-benchmark names, so that
+// BenchmarkDecoder measures a Decoder's DecodeLeanInPlace on the payloads
+// of BenchmarkDecodeEvent, under the same sub-benchmark names, so that
 // benchstat compares it with DecodeEvent:
 //
-//	go test -run='^$' -bench='BenchmarkDecodeEvent(Lean)?/(flood|go-rich|node)$' -benchmem -count=6 ./ingest/envelope/ > bench.txt
+//	go test -run='^$' -bench='Benchmark(DecodeEvent|Decoder)/(flood|go-rich|node)$' -benchmem -count=6 ./ingest/envelope/ > bench.txt
 //	benchstat -col .name -row /name bench.txt
-func BenchmarkDecodeEventLean(b *testing.B) {
-	for _, bc := range decodeBenchCases {
-		b.Run(bc.name, func(b *testing.B) { benchDecode(b, bc.file, DecodeEventLean) })
-	}
-}
-
-// BenchmarkDecodeEventLeanInPlace measures DecodeEventLeanInPlace, and
-// BenchmarkDecoder a Decoder's DecodeLeanInPlace, on the payloads of
-// BenchmarkDecodeEvent under the same sub-benchmark names, so that
-// benchstat compares the two:
-//
-//	go test -run='^$' -bench='Benchmark(DecodeEventLeanInPlace|Decoder)/(flood|go-rich|node)$' -benchmem -count=6 ./ingest/envelope/ > bench.txt
-//	benchstat -col .name -row /name bench.txt
-func BenchmarkDecodeEventLeanInPlace(b *testing.B) {
-	for _, bc := range decodeBenchCases {
-		b.Run(bc.name, func(b *testing.B) { benchDecode(b, bc.file, DecodeEventLeanInPlace) })
-	}
-}
-
-// BenchmarkDecoder: see BenchmarkDecodeEventLeanInPlace.
 func BenchmarkDecoder(b *testing.B) {
 	for _, bc := range decodeBenchCases {
 		b.Run(bc.name, func(b *testing.B) {

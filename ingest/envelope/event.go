@@ -10,8 +10,9 @@ import (
 
 // Event is the subset of a Sentry error event that Telltale stores and
 // groups, with the protocol's polymorphic fields normalised (see
-// DecodeEvent). An Event does not reference the payload's memory, but its
-// strings share one copy of it (see DecodeEvent).
+// DecodeEvent). An Event from DecodeEvent does not reference the payload's
+// memory, but its strings share one copy of it; one from a Decoder shares
+// the payload's memory itself (see Decoder).
 type Event struct {
 	// EventID is the payload's event_id normalised to 32 lowercase hex
 	// digits, or "" when missing or not a UUID. The envelope header's
@@ -151,7 +152,7 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 func putScratch(sc *scratch) {
-	sc.reset(maxScratch)
+	sc.trim(maxScratch, true)
 	scratchPool.Put(sc)
 }
 
@@ -188,47 +189,39 @@ func putScratch(sc *scratch) {
 // payload-sized copy alive: a caller that holds a string for long (issue
 // state, map keys) should strings.Clone it.
 func DecodeEvent(payload []byte, maxDepth int) (*Event, error) {
-	return decodeEvent(payload, maxDepth, false, false)
+	obj, err := eventObject(payload)
+	if err != nil {
+		return nil, err
+	}
+	sc := getScratch()
+	defer putScratch(sc)
+	st := eventState{mem: &eventMem{}, scratch: sc}
+	return st.decode(obj, maxDepth)
 }
 
-// DecodeEventLean decodes what grouping and the issue state read, as
-// DecodeEvent does, and only checks the rest: it returns what
-// DecodeEvent(payload, maxDepth) returns, with the same error for every
-// input, except that Event.Breadcrumbs, Event.Request, Event.Contexts,
-// Event.Extra, User.Data and, in every frame, Frame.PreContext,
-// Frame.PostContext and Frame.Vars are left nil. Those values are still
-// scanned, so the payload's JSON grammar, string escapes and nesting bound
-// are validated in full; they are only not built. A user sent with only
-// data still gives a (then empty) User, as DecodeEvent gives one.
+// A Decoder decodes events for the ingest path, which stores the raw
+// payload beside the issue and decodes it with DecodeEvent only when the
+// event is read. It differs from DecodeEvent in three ways, which together
+// let it decode events of the size it has grown to without allocating
+// (strings that hold JSON escapes, and errors, excepted).
 //
-// It is meant for the ingest path, which stores the raw payload beside the
-// issue and decodes it with DecodeEvent only when the event is read: the
-// values left out (breadcrumbs with their timestamps, request headers,
-// source context lines, raw JSON copies) are most of a typical event's
-// decoding time and allocations (see BenchmarkDecodeEvent).
-func DecodeEventLean(payload []byte, maxDepth int) (*Event, error) {
-	return decodeEvent(payload, maxDepth, true, false)
-}
-
-// DecodeEventLeanInPlace is DecodeEventLean without the copy of the
-// payload: the Event's strings share payload's memory. The caller must not
-// change payload while the Event, or any string taken from it, is in use,
-// and must clone what it keeps for longer. A server that decodes a request
-// body it reuses afterwards saves a payload-sized allocation and copy per
-// event this way, a third of what a flood allocates.
-func DecodeEventLeanInPlace(payload []byte, maxDepth int) (*Event, error) {
-	return decodeEvent(payload, maxDepth, true, true)
-}
-
-// A Decoder decodes events into memory it keeps and reuses from one call
-// to the next: the Event, its User, and the lists and booleans it points
-// to. DecodeEventLeanInPlace allocates these for every event (and copies
-// each list, frames above all, out of a pooled scratch at its length);
-// once a Decoder's lists have grown to an event's size, decoding events of
-// that size with it allocates nothing (strings that hold JSON escapes, and
-// errors, excepted). A list whose capacity grew past 4096 elements in one
-// decode is dropped after it, so that one huge event does not pin its
-// memory for the Decoder's lifetime.
+// It is lean: it decodes what grouping and the issue state read, and only
+// checks the rest. Breadcrumbs, the request, contexts, extra, user.data and
+// each frame's source context and vars are still scanned, so the payload's
+// JSON grammar, string escapes and nesting bound are validated in full;
+// they are only not built. Those values are most of a typical event's
+// decoding time and allocations (see BenchmarkDecoder).
+//
+// It decodes in place: the Event's strings share the payload's memory
+// instead of a copy of it, which saves a payload-sized allocation and copy
+// per event, a third of what a flood allocates.
+//
+// It keeps and reuses its memory from one call to the next: the Event, its
+// User, and the lists and booleans it points to, which DecodeEvent
+// allocates for every event (copying each list, frames above all, out of a
+// pooled scratch at its length). A list whose capacity grew past 4096
+// elements in one decode is dropped after it, so that one huge event does
+// not pin its memory for the Decoder's lifetime.
 //
 // The zero Decoder is ready to use. A Decoder is not safe for concurrent
 // use: a server keeps one per request scratch or per goroutine.
@@ -246,13 +239,20 @@ type Decoder struct {
 // its next decode (4096 frames are about 900 KB; a typical event has tens).
 const maxKept = 4096
 
-// DecodeLeanInPlace is DecodeEventLeanInPlace(payload, maxDepth), except
-// that the returned Event, and every slice and pointer in it (exceptions,
-// threads, frames, tags, fingerprint, log params, the user, in_app/handled
-// booleans, ...), are owned by d and reused by its next call: the caller
-// must be done with the Event before calling d again. Strings share
-// payload's memory, as with DecodeEventLeanInPlace. It returns the same
-// Event and the same errors as DecodeEventLeanInPlace for every input.
+// DecodeLeanInPlace decodes an event payload as DecodeEvent(payload,
+// maxDepth) does, with the same error for every input, and returns the
+// same Event except that Event.Breadcrumbs, Event.Request, Event.Contexts,
+// Event.Extra, User.Data and, in every frame, Frame.PreContext,
+// Frame.PostContext and Frame.Vars are left nil. A user sent with only
+// data still gives a (then empty) User, as DecodeEvent gives one.
+//
+// The Event's strings share payload's memory: the caller must not change
+// payload while the Event, or any string taken from it, is in use, and
+// must clone what it keeps for longer. The returned Event, and every slice
+// and pointer in it (exceptions, threads, frames, tags, fingerprint, log
+// params, the user, in_app/handled booleans, ...), are owned by d and
+// reused by its next call: the caller must be done with the Event before
+// calling d again.
 func (d *Decoder) DecodeLeanInPlace(payload []byte, maxDepth int) (*Event, error) {
 	obj, err := eventObject(payload)
 	if err != nil {
@@ -262,25 +262,12 @@ func (d *Decoder) DecodeLeanInPlace(payload []byte, maxDepth int) (*Event, error
 	// cleared, and every element is appended as a zero value before it is
 	// decoded; the bools carved from the block are each set.
 	d.mem = eventMem{}
-	d.lists.reset(maxKept)
-	st := eventState{mem: &d.mem, scratch: &d.lists, lean: true, keep: true, bools: d.bools[:0]}
-	ev, err := st.decode(obj, maxDepth, true)
-	d.bools = bounded(st.bools, maxKept)
-	d.lists.shed(maxKept)
+	d.lists.trim(maxKept, true)
+	st := eventState{mem: &d.mem, scratch: &d.lists, lean: true, bools: d.bools[:0]}
+	ev, err := st.decode(obj, maxDepth)
+	d.bools = trimList(st.bools, maxKept, false)
+	d.lists.trim(maxKept, false)
 	return ev, err
-}
-
-// decodeEvent is DecodeEvent, or DecodeEventLean when lean is set; inPlace
-// takes the strings from payload itself instead of a copy.
-func decodeEvent(payload []byte, maxDepth int, lean, inPlace bool) (*Event, error) {
-	obj, err := eventObject(payload)
-	if err != nil {
-		return nil, err
-	}
-	sc := getScratch()
-	defer putScratch(sc)
-	st := eventState{mem: &eventMem{}, scratch: sc, lean: lean}
-	return st.decode(obj, maxDepth, inPlace)
 }
 
 // eventObject returns payload without its leading white space, or an error
@@ -293,13 +280,15 @@ func eventObject(payload []byte) ([]byte, error) {
 	return trimmed, nil
 }
 
-// decode decodes the event in obj (see eventObject) into st.mem.ev.
-func (st *eventState) decode(obj []byte, maxDepth int, inPlace bool) (*Event, error) {
+// decode decodes the event in obj (see eventObject) into st.mem.ev. Its
+// strings are taken from obj itself in a lean decode (a Decoder's), from a
+// copy of it otherwise.
+func (st *eventState) decode(obj []byte, maxDepth int) (*Event, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
 	var src string
-	if inPlace {
+	if st.lean {
 		src = unsafe.String(unsafe.SliceData(obj), len(obj))
 	} else {
 		src = string(obj)

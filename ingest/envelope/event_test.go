@@ -24,7 +24,7 @@ type decodeEventCase struct {
 }
 
 // decodeEventCases returns the cases of TestDecodeEvent, which cover each
-// polymorphic field in each of its forms (TestDecodeEventLean decodes them
+// polymorphic field in each of its forms (TestDecoderLean decodes them
 // too).
 func decodeEventCases() []decodeEventCase {
 	ts := time.Date(2026, 11, 26, 0, 22, 0, 327260369, time.UTC)
@@ -189,16 +189,17 @@ func TestDecodeEventDoesNotAliasPayload(t *testing.T) {
 	}
 }
 
-// TestDecodeEventLeanInPlace checks that DecodeEventLeanInPlace takes its
-// strings from the payload itself, as it says (checkLean holds its result
-// to DecodeEventLean's): without a copy there is nothing to save.
-func TestDecodeEventLeanInPlace(t *testing.T) {
+// TestDecoderInPlace checks that a Decoder takes its strings from the
+// payload itself, as it says (checkLean holds its result to DecodeEvent's):
+// without a copy there is nothing to save.
+func TestDecoderInPlace(t *testing.T) {
 	var e Envelope
 	if err := e.Parse(readFixture(t, "flood/flood-event-envelope.body"), Limits{}); err != nil {
 		t.Fatal(err)
 	}
 	payload := append([]byte(nil), e.Items[0].Payload...)
-	ev, err := DecodeEventLeanInPlace(payload, 0)
+	var d Decoder
+	ev, err := d.DecodeLeanInPlace(payload, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,8 +221,8 @@ func TestDecodeEventLeanInPlace(t *testing.T) {
 	}
 }
 
-// withoutLean returns a copy of ev with the fields DecodeEventLean leaves
-// out cleared; ev is not changed.
+// withoutLean returns a copy of ev with the fields a Decoder leaves out
+// cleared; ev is not changed.
 func withoutLean(ev *Event) *Event {
 	e := *ev
 	e.Breadcrumbs, e.Request, e.Contexts, e.Extra = nil, nil, nil, nil
@@ -262,58 +263,29 @@ func sameError(a, b error) bool {
 	return same
 }
 
-// checkDecoder fails t unless d.DecodeLeanInPlace(in, maxDepth) returns
-// what DecodeEventLeanInPlace returns, or the same error, each from a copy
-// of in of its own. d has decoded other events before, whose memory it
-// reuses: nothing of them may show.
-func checkDecoder(t *testing.T, d *Decoder, in []byte, maxDepth int) {
-	t.Helper()
-	want, werr := DecodeEventLeanInPlace(bytes.Clone(in), maxDepth)
-	got, err := d.DecodeLeanInPlace(bytes.Clone(in), maxDepth)
-	if !sameError(err, werr) {
-		t.Fatalf("Decoder.DecodeLeanInPlace(%q, %d): got error %v (reason %q), want %v (reason %q)", in, maxDepth, err, Reason(err), werr, Reason(werr))
-	}
-	if !reflect.DeepEqual(got, want) {
-		g, _ := json.Marshal(got)
-		w, _ := json.Marshal(want)
-		t.Fatalf("Decoder.DecodeLeanInPlace(%q, %d) differs from DecodeEventLeanInPlace:\n got %s\nwant %s", in, maxDepth, g, w)
-	}
-}
-
-// checkLean fails t unless DecodeEventLean(in, maxDepth) returns what
-// DecodeEvent returns with the lean fields cleared, or the same error:
-// same sentinel, reason and message; DecodeEventLeanInPlace and, when d is
-// not nil, d.DecodeLeanInPlace (see checkDecoder) must return the same
-// too. It returns DecodeEvent's Event (nil on error).
+// checkLean fails t unless d.DecodeLeanInPlace(in, maxDepth), from a copy
+// of in of its own, returns what DecodeEvent returns with the lean fields
+// cleared (see withoutLean), or the same error: same sentinel, reason and
+// message, and no Event. d may have decoded other events before, whose
+// memory it reuses: nothing of them may show. It returns DecodeEvent's
+// Event (nil on error).
 func checkLean(t *testing.T, d *Decoder, in []byte, maxDepth int) *Event {
 	t.Helper()
 	full, ferr := DecodeEvent(in, maxDepth)
-	lean, lerr := DecodeEventLean(in, maxDepth)
-	// In place: the same event and error, from a buffer of its own.
-	buf := append([]byte(nil), in...)
-	inPlace, perr := DecodeEventLeanInPlace(buf, maxDepth)
-	if (perr == nil) != (lerr == nil) || (perr != nil && (perr.Error() != lerr.Error() || Reason(perr) != Reason(lerr))) {
-		t.Fatalf("DecodeEventLeanInPlace(%q, %d): error %v, DecodeEventLean's %v", in, maxDepth, perr, lerr)
-	}
-	if !reflect.DeepEqual(inPlace, lean) {
-		t.Fatalf("DecodeEventLeanInPlace(%q, %d) differs from DecodeEventLean:\n got %+v\nwant %+v", in, maxDepth, inPlace, lean)
-	}
-	if d != nil {
-		checkDecoder(t, d, in, maxDepth)
-	}
+	lean, lerr := d.DecodeLeanInPlace(bytes.Clone(in), maxDepth)
 	if ferr != nil || lerr != nil {
 		if !sameError(lerr, ferr) {
-			t.Fatalf("DecodeEventLean(%q, %d): got error %v (reason %q), want %v (reason %q)", in, maxDepth, lerr, Reason(lerr), ferr, Reason(ferr))
+			t.Fatalf("Decoder.DecodeLeanInPlace(%q, %d): got error %v (reason %q), want %v (reason %q)", in, maxDepth, lerr, Reason(lerr), ferr, Reason(ferr))
 		}
 		if lean != nil {
-			t.Fatalf("DecodeEventLean(%q, %d): got an event with error %v", in, maxDepth, lerr)
+			t.Fatalf("Decoder.DecodeLeanInPlace(%q, %d): got an event with error %v", in, maxDepth, lerr)
 		}
 		return nil
 	}
 	if want := withoutLean(full); !reflect.DeepEqual(lean, want) {
 		g, _ := json.Marshal(lean)
 		w, _ := json.Marshal(want)
-		t.Fatalf("DecodeEventLean(%q, %d):\n got %s\nwant %s", in, maxDepth, g, w)
+		t.Fatalf("Decoder.DecodeLeanInPlace(%q, %d):\n got %s\nwant %s", in, maxDepth, g, w)
 	}
 	return full
 }
@@ -348,12 +320,11 @@ func leanInputs(tb testing.TB) []leanInput {
 	return ins
 }
 
-// TestDecodeEventLean checks DecodeEventLean against DecodeEvent (see
-// checkLean) on every payload of leanInputs, and one Decoder, used for all
-// of them in turn, against DecodeEventLeanInPlace. At least one fixture
-// must have something that DecodeEventLean leaves out, or the comparison
-// would prove nothing.
-func TestDecodeEventLean(t *testing.T) {
+// TestDecoderLean checks one Decoder, used for every payload of leanInputs
+// in turn, against DecodeEvent (see checkLean). At least one fixture must
+// have something that a Decoder leaves out, or the comparison would prove
+// nothing.
+func TestDecoderLean(t *testing.T) {
 	var d Decoder
 	var crumbs, context, errs int
 	for _, in := range leanInputs(t) {
@@ -382,8 +353,9 @@ func TestDecodeEventLean(t *testing.T) {
 // TestDecoder decodes every payload of leanInputs with one Decoder, in
 // several orders (forward, reversed, largest first, smallest first, and
 // alternately large and small), and checks each result against
-// DecodeEventLeanInPlace (see checkDecoder): whatever the previous event
-// left in the Decoder's memory, nothing of it may show in the next.
+// DecodeEvent with the lean fields cleared (see checkLean): whatever the
+// previous event left in the Decoder's memory, nothing of it may show in
+// the next.
 func TestDecoder(t *testing.T) {
 	ins := leanInputs(t)
 	reversed := func(ins []leanInput) []leanInput {
@@ -413,7 +385,7 @@ func TestDecoder(t *testing.T) {
 		t.Run(order.name, func(t *testing.T) {
 			var d Decoder
 			for i, in := range order.ins {
-				t.Run(fmt.Sprintf("%d-%s", i, in.name), func(t *testing.T) { checkDecoder(t, &d, in.in, in.depth) })
+				t.Run(fmt.Sprintf("%d-%s", i, in.name), func(t *testing.T) { checkLean(t, &d, in.in, in.depth) })
 			}
 		})
 	}
@@ -459,13 +431,13 @@ func TestDecoderAllocs(t *testing.T) {
 func TestDecoderDropsHugeLists(t *testing.T) {
 	huge := []byte(`{"exception":[{"stacktrace":{"frames":[` + strings.Repeat(`{"function":"f","in_app":true},`, maxKept) + `{}]}}]}`)
 	var d Decoder
-	checkDecoder(t, &d, []byte(eventSeeds[1]), 0)
-	checkDecoder(t, &d, huge, 0)
+	checkLean(t, &d, []byte(eventSeeds[1]), 0)
+	checkLean(t, &d, huge, 0)
 	if c := cap(d.lists.frames); c != 0 {
 		t.Errorf("got frames capacity %d after %d frames, want 0 (dropped)", c, maxKept+1)
 	}
-	checkDecoder(t, &d, huge, 0)
-	checkDecoder(t, &d, []byte(eventSeeds[1]), 0)
+	checkLean(t, &d, huge, 0)
+	checkLean(t, &d, []byte(eventSeeds[1]), 0)
 	if c := cap(d.lists.frames); c == 0 || c > maxKept {
 		t.Errorf("got frames capacity %d after a small event, want 1 to %d", c, maxKept)
 	}

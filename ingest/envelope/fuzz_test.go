@@ -136,7 +136,7 @@ var eventSeeds = []string{
 	`{"exception":[{"type":"a\"b\/","stacktrace":{"frames":[{"filename":"C:\\x\\y.py","function":"\ud83d\ude00\ud800x\udc00\ud83d\ud83d\ude00\u00e9\b\f\n\r\t","pre_context":["\u0000\u001F","é\u0041"]}]}}]}`,
 }
 
-// leanSeeds are inputs where DecodeEventLean skips values: alone, repeated,
+// leanSeeds are inputs where a Decoder skips values: alone, repeated,
 // or malformed or too deep inside a skipped value.
 var leanSeeds = []string{
 	`{"user":{"data":{"plan":"gold"}}}`,
@@ -291,11 +291,10 @@ func FuzzAuth(f *testing.F) {
 	})
 }
 
-// FuzzEventLean checks that DecodeEventLean returns what DecodeEvent returns
-// with the fields it leaves out cleared, and the same error (sentinel,
-// reason and message) for every input, at a maxDepth taken from the input
-// (0, the default, to 15), and that DecodeEventLeanInPlace and a Decoder
-// return the same (see checkLean). The Decoder lives as long as the fuzz
+// FuzzEventLean checks that a Decoder returns what DecodeEvent returns with
+// the fields it leaves out cleared, and the same error (sentinel, reason
+// and message), for every input at a maxDepth taken from the input (0, the
+// default, to 15; see checkLean). The Decoder lives as long as the fuzz
 // worker and decodes every input it is given, so that whatever one input
 // leaves in its memory would show in the next. Seeds are FuzzEvent's and
 // leanSeeds; run with
