@@ -314,8 +314,8 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 		return err
 	}
 	defer db.release()
-	wb := db.bdb.NewWriteBatch()
-	defer wb.Cancel()
+	wb := newTxnBatch(db.bdb)
+	defer wb.Discard()
 	for i := range events {
 		e := &events[i]
 		var h [eventHeadroom]byte
@@ -376,7 +376,7 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 			}
 		}
 	}
-	if err := wb.Flush(); err != nil {
+	if err := wb.Commit(); err != nil {
 		return fmt.Errorf("storage: cannot write %d events: %w", len(events), err)
 	}
 	return nil
