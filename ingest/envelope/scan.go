@@ -3,6 +3,7 @@ package envelope
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -87,54 +88,60 @@ func (s *scanner) str() (tok []byte, esc, ok bool) {
 	start := s.i
 	j := start + 1
 	for {
-		// The next quote, found by the runtime's vector search, ends the
-		// string unless an escape comes first; what lies before it must
-		// hold no control character.
-		q := bytes.IndexByte(b[j:], '"')
-		if q < 0 {
+		// Find the first quote, backslash or control character, 8 bytes
+		// at a time. Most strings of an event are short keys and values:
+		// a call to the runtime's vector search costs more than the
+		// whole string (measured: bytes.IndexByte took 28 % of decoding).
+		for j+8 <= len(b) {
+			if m := stop8(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] >= 0x20 {
+			j++
+		}
+		if j >= len(b) {
 			return nil, false, false
 		}
-		end := j + q
-		k := j
-		for k+8 <= end && !escOrCtl8(binary.LittleEndian.Uint64(b[k:])) {
-			k += 8
-		}
-		for k < end && b[k] != '\\' && b[k] >= 0x20 {
-			k++
-		}
-		if k == end {
-			s.i = end + 1
+		switch c := b[j]; {
+		case c == '"':
+			s.i = j + 1
 			return b[start:s.i], esc, true
-		}
-		if b[k] < 0x20 {
+		case c < 0x20:
 			return nil, false, false
 		}
+		// A backslash.
 		esc = true
-		k++
-		if k >= len(b) {
+		j++
+		if j >= len(b) {
 			return nil, false, false
 		}
-		switch b[k] {
+		switch b[j] {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 		case 'u':
-			if k+4 >= len(b) || !isHex(b[k+1]) || !isHex(b[k+2]) || !isHex(b[k+3]) || !isHex(b[k+4]) {
+			if j+4 >= len(b) || !isHex(b[j+1]) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) {
 				return nil, false, false
 			}
-			k += 4
+			j += 4
 		default:
 			return nil, false, false
 		}
-		j = k + 1
+		j++
 	}
 }
 
-// escOrCtl8 reports whether one of the 8 bytes of x is a backslash or a
-// control character. As a whole the test is exact (a borrow can flag the
-// byte above a find, never a word without one).
-func escOrCtl8(x uint64) bool {
+// stop8 returns x, 8 bytes of a string read little-endian, with the high
+// bit set in the byte of the first quote, backslash or control character,
+// and 0 when there is none. Each of the three tests flags its first find
+// exactly (a borrow can flag bytes above a find, never below), so the
+// lowest flag of their union is the first byte that ends a plain run.
+func stop8(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (ones * '"')
 	bs := x ^ (ones * '\\')
-	return ((bs-ones)&^bs|(x-ones*0x20)&^x)&highs != 0
+	return ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
 }
 
 // num reads the number token at the cursor.

@@ -41,7 +41,9 @@ func TestUnquote(t *testing.T) {
 // token is valid, ends where, and has escapes exactly as json.Valid and the
 // token's own text say.
 func TestStr(t *testing.T) {
-	pieces := []string{`\"`, `\\`, `\\\"`, `\/`, `\n`, `\u00e9`, `\u12`, `\x`, "\x01", "\t", "\x7f", "é", `"`}
+	// The bytes next to a quote (0x22) and a backslash (0x5c) catch a
+	// word test that borrows across bytes.
+	pieces := []string{`\"`, `\\`, `\\\"`, `\/`, `\n`, `\u00e9`, `\u12`, `\x`, "\x01", "\x00", "\x1f", "\t", "\x7f", "é", `"`, "!#", "[]", " "}
 	for _, piece := range pieces {
 		for pre := 0; pre <= 17; pre++ {
 			for post := 0; post <= 9; post++ {
