@@ -152,3 +152,52 @@ func TestEventsRetention(t *testing.T) {
 		t.Fatal("the issue went with its events")
 	}
 }
+
+// TestWriteEventsManyTransactions writes one group commit larger than a
+// Badger transaction may be (with 1 MiB memtables, some 1 500 entries), which
+// WriteEvents splits into transactions committed in turn: every event and
+// its index entry must be there after a reopen, and the issue record too.
+func TestWriteEventsManyTransactions(t *testing.T) {
+	dir := t.TempDir()
+	cfg := storage.DefaultConfig(dir)
+	cfg.MemTableSize = 1 << 20
+	db, err := storage.Open(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue, err := db.NextIssueID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Values in the value log count little towards the limit; the entries
+	// do: 4 000 of them (event and index) make about 3 transactions.
+	const n = 2000
+	var evs []storage.EventRecord
+	for i := range n {
+		evs = append(evs, storage.EventRecord{Project: 1, ID: eventID(i), Issue: issue, Time: int64(1000 + i), Value: db.CompressEvent(nil, []byte(fmt.Sprintf(`{"n":%d}`, i)))})
+	}
+	recs := []storage.IssueRecord{{ID: issue, Project: 1, Hash: hashOf("big"), LastSeen: 1000 + n - 1, Data: []byte("state")}}
+	if err := db.WriteEvents(evs, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = storage.Open(cfg, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := range n {
+		got, err := db.Event(1, eventID(i))
+		if err != nil || string(got.Body) != fmt.Sprintf(`{"n":%d}`, i) {
+			t.Fatalf("event %d = %+v, %v", i, got, err)
+		}
+	}
+	page, err := db.IssueEvents(issue, 0, n+1, false)
+	if err != nil || len(page) != n {
+		t.Fatalf("IssueEvents: %d events, %v; want %d", len(page), err, n)
+	}
+	if id, ok, err := db.IssueByHash(1, hashOf("big")); err != nil || !ok || id != issue {
+		t.Fatalf("IssueByHash = %d, %v, %v", id, ok, err)
+	}
+}
