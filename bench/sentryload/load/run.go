@@ -193,7 +193,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 				ReadTimeout:         cfg.Timeout,
 				WriteTimeout:        cfg.Timeout,
 				MaxIdleConnDuration: time.Minute,
-				Name:                "sentry.go/0.50.0",
+				// Room for a whole request, so that it goes out in one write.
+				WriteBufferSize: 32 << 10,
+				Name:            "sentry.go/0.50.0",
 			},
 			groups:   make([]int64, gen.Groups()),
 			statuses: make(map[int]int64),
