@@ -58,10 +58,9 @@ type EventRecord struct {
 	Time int64
 	// Body is the event document (JSON), as read back.
 	Body []byte
-	// Value is what WriteEvents stores, made by CompressEvent on the
-	// caller's goroutine rather than the writer's: room for the record's
-	// header (format, issue and time), which WriteEvents fills in place,
-	// then the compressed body.
+	// Value is what WriteEvents stores, made by CompressEvent before the
+	// call: room for the record's header (format, issue and time), which
+	// WriteEvents fills in place, then the compressed body.
 	Value []byte
 }
 
