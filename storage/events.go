@@ -216,10 +216,14 @@ func (c *codec) close() {
 }
 
 func eventKey(project uint32, id [16]byte) []byte {
-	k := make([]byte, 21)
+	return putEventKey(make([]byte, 21), project, id)
+}
+
+// putEventKey fills k, 21 bytes, with the key of an event and returns it.
+func putEventKey(k []byte, project uint32, id [16]byte) []byte {
 	k[0] = prefixEvent
 	binary.BigEndian.PutUint32(k[1:], project)
-	copy(k[5:], id[:])
+	copy(k[5:21], id[:])
 	return k
 }
 
@@ -262,7 +266,12 @@ func issueKey(id uint64) []byte {
 }
 
 func issueEventsKey(issue uint64, t int64, id [16]byte) []byte {
-	k := make([]byte, 33)
+	return putIssueEventsKey(make([]byte, 33), issue, t, id)
+}
+
+// putIssueEventsKey fills k, 33 bytes, with the index key of an event and
+// returns it.
+func putIssueEventsKey(k []byte, issue uint64, t int64, id [16]byte) []byte {
 	k[0] = prefixIssueEvents
 	binary.BigEndian.PutUint64(k[1:], issue)
 	binary.BigEndian.PutUint64(k[9:], uint64(t))
@@ -315,6 +324,11 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 	defer db.release()
 	wb := newTxnBatch(db.bdb)
 	defer wb.Discard()
+	// The keys, index values and entries of all events come from one
+	// allocation each: Badger holds on to them until the commit.
+	const evKeyLen, ixKeyLen, per = 21, 33, 21 + 33 + 4 // keys and a 4-byte index value
+	keys := make([]byte, len(events)*per)
+	entries := make([]badger.Entry, 2*len(events))
 	for i := range events {
 		e := &events[i]
 		var h [eventHeadroom]byte
@@ -326,8 +340,12 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 		}
 		v := e.Value[eventHeadroom-len(header):]
 		copy(v, header)
-		ev := badger.NewEntry(eventKey(e.Project, e.ID), v)
-		ix := badger.NewEntry(issueEventsKey(e.Issue, e.Time, e.ID), binary.BigEndian.AppendUint32(nil, e.Project))
+		kb := keys[i*per : (i+1)*per]
+		ev, ix := &entries[2*i], &entries[2*i+1]
+		ev.Key, ev.Value = putEventKey(kb[:evKeyLen], e.Project, e.ID), v
+		ix.Key = putIssueEventsKey(kb[evKeyLen:evKeyLen+ixKeyLen], e.Issue, e.Time, e.ID)
+		ix.Value = kb[evKeyLen+ixKeyLen:]
+		binary.BigEndian.PutUint32(ix.Value, e.Project)
 		if db.cfg.EventRetention > 0 {
 			ev = ev.WithTTL(db.cfg.EventRetention)
 			ix = ix.WithTTL(db.cfg.EventRetention)
