@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +74,9 @@ type Server struct {
 	ui     *ui.UI // the web UI at /, and its session cookie
 
 	requests *prometheus.CounterVec
+	// reqCounters caches the children of requests (requestKey →
+	// prometheus.Counter); handlers and codes are few.
+	reqCounters sync.Map
 }
 
 // New returns a Server that exposes gatherer's metrics and then series' on
@@ -193,7 +198,26 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, errNotFound)
 		}
 	}
-	s.requests.WithLabelValues(name, fmt.Sprint(ctx.Response.StatusCode())).Inc()
+	s.requestCounter(name, ctx.Response.StatusCode()).Inc()
+}
+
+// requestKey names a child of the requests counter.
+type requestKey struct {
+	handler string
+	code    int
+}
+
+// requestCounter returns the requests counter of handler and code, looked
+// up once: WithLabelValues formats the code and hashes both labels, on
+// every request of an event flood.
+func (s *Server) requestCounter(handler string, code int) prometheus.Counter {
+	k := requestKey{handler, code}
+	if c, ok := s.reqCounters.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c := s.requests.WithLabelValues(handler, strconv.Itoa(code))
+	s.reqCounters.Store(k, c)
+	return c
 }
 
 // withToken runs serve if the request carries one of the Bearer tokens or
