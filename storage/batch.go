@@ -132,14 +132,7 @@ func newTxnBatch(bdb *badger.DB) *txnBatch {
 // SetEntry adds e, committing the transaction first when e does not fit.
 // e must not change until Commit or Discard.
 func (b *txnBatch) SetEntry(e *badger.Entry) error {
-	err := b.txn.SetEntry(e)
-	if !errors.Is(err, badger.ErrTxnTooBig) {
-		return err
-	}
-	if err := b.next(); err != nil {
-		return err
-	}
-	return b.txn.SetEntry(e)
+	return b.add(func(txn *badger.Txn) error { return txn.SetEntry(e) })
 }
 
 // Set adds key → value.
@@ -147,14 +140,20 @@ func (b *txnBatch) Set(key, value []byte) error { return b.SetEntry(badger.NewEn
 
 // Delete adds a deletion of key.
 func (b *txnBatch) Delete(key []byte) error {
-	err := b.txn.Delete(key)
+	return b.add(func(txn *badger.Txn) error { return txn.Delete(key) })
+}
+
+// add runs op on the transaction, and again on a new one when it did not
+// fit.
+func (b *txnBatch) add(op func(*badger.Txn) error) error {
+	err := op(b.txn)
 	if !errors.Is(err, badger.ErrTxnTooBig) {
 		return err
 	}
 	if err := b.next(); err != nil {
 		return err
 	}
-	return b.txn.Delete(key)
+	return op(b.txn)
 }
 
 // next commits the full transaction and starts another.
