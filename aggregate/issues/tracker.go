@@ -940,8 +940,10 @@ func (is *Issue) countTag(k, v string) {
 		vals = map[string]uint64{}
 		is.Tags[strings.Clone(k)] = vals
 	}
-	if _, ok := vals[v]; !ok && len(vals) >= maxTagValues {
-		v = otherTagValue
+	if len(vals) >= maxTagValues {
+		if _, ok := vals[v]; !ok {
+			v = otherTagValue
+		}
 	}
 	// k and v may be substrings of the event's payload (see newIssue), and
 	// a map assignment stores the key it is given, even over an equal one
