@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"net"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sync/atomic"
 	"syscall"
@@ -28,10 +26,7 @@ import (
 // that a flood costs, without the load generator and loopback TCP that
 // share the machine in make bench-sentry.
 func BenchmarkSentryIngest(b *testing.B) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "sentry", "flood", "flood-event-envelope.body"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	raw := readFlood(b)
 	const fixtureID = "0123456789abcdef0123456789abcdef" // the flood fixture's event_id
 	idAt := bytes.Index(raw, []byte(fixtureID))
 	if idAt < 0 {

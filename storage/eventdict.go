@@ -210,10 +210,10 @@ func (db *DB) compressor(body []byte) *curDict {
 	return next
 }
 
-// storeDict makes dictionary id of sample and writes it (synced when the
-// store syncs writes).
+// storeDict makes dictionary id of sample, which it keeps, and writes it
+// (synced when the store syncs writes).
 func (db *DB) storeDict(id uint64, sample []byte) (*curDict, error) {
-	d := s2.MakeDict(append([]byte(nil), sample...), nil)
+	d := s2.MakeDict(sample, nil)
 	if d == nil {
 		return nil, errors.New("storage: no dictionary made of the sample")
 	}

@@ -126,7 +126,8 @@ type PayloadMeta struct {
 	ClientIP string
 }
 
-// Issue is the state of one issue. It is persisted as JSON.
+// Issue is the state of one issue. It is stored in the binary records of
+// codec.go (the JSON tags read the records of earlier versions).
 type Issue struct {
 	ID             uint64            `json:"id"`
 	Project        uint32            `json:"project"`
@@ -471,7 +472,7 @@ func hashBytes(h string) [16]byte {
 // returned: the caller may reuse the buffer the event was decoded from in
 // place, as the ingest path does.
 func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
-	// Refuse before encoding when the queue is already full: under
+	// Refuse before copying the event when the queue is already full: under
 	// overload the 429 should cost as little as possible.
 	if len(t.queue) == cap(t.queue) {
 		return 0, ErrQueueFull
