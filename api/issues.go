@@ -226,7 +226,30 @@ type issueJSON struct {
 	IsSubscribed  bool           `json:"isSubscribed"`
 	ShareID       *string        `json:"shareId"`
 	StatusDetails map[string]any `json:"statusDetails"`
-	Grouping      *groupingInfo  `json:"grouping,omitempty"`
+	// FirstRelease and LastRelease are in the issue's details, as in
+	// Sentry: null when no event named a release.
+	FirstRelease *releaseRef   `json:"firstRelease,omitempty"`
+	LastRelease  *releaseRef   `json:"lastRelease,omitempty"`
+	Grouping     *groupingInfo `json:"grouping,omitempty"`
+}
+
+// releaseRef is the part of Sentry's release object Telltale knows.
+type releaseRef struct {
+	Version      string `json:"version"`
+	ShortVersion string `json:"shortVersion"`
+}
+
+// release returns the release object for version; Sentry's short version
+// drops a "package@" prefix. Nil for no release.
+func release(version string) *releaseRef {
+	if version == "" {
+		return nil
+	}
+	short := version
+	if _, after, ok := strings.Cut(version, "@"); ok && after != "" {
+		short = after
+	}
+	return &releaseRef{Version: version, ShortVersion: short}
 }
 
 type projectRef struct {
@@ -287,6 +310,7 @@ func (a *sentryAPI) issueJSON(is *issues.Issue, detail bool) issueJSON {
 	j.Stats.Day24h = statSeries(is.HourlyStart, is.Hourly, time.Hour)
 	j.Stats.Days14 = statSeries(is.DailyStart, is.Daily, 24*time.Hour)
 	if detail {
+		j.FirstRelease, j.LastRelease = release(is.FirstRelease), release(is.LastRelease)
 		j.Grouping = &groupingInfo{Hash: is.Hash, Config: is.GroupingConfig, Kind: is.GroupingKind, Variant: is.Variant, Components: is.Components}
 	}
 	return j

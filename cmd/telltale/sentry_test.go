@@ -358,11 +358,21 @@ func TestSentrySDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	m2 := startSentry(t, dir)
-	hub2, client2 := sentryHub(t, m2, "shop@1.2.3", "production")
+	hub2, client2 := sentryHub(t, m2, "shop@1.3.0", "production")
 	sendBoom(hub2, 3000, "dave")
 	client2.Flush(5 * time.Second)
 	if after := findIssue(issueList(t, m2, ""), "card declined"); after == nil || after.Count != "5" || after.ID != boom.ID {
 		t.Fatalf("after restart: %+v; want issue %s with count 5", after, boom.ID)
+	}
+	// The details name the first and the latest release, as Sentry's do.
+	type release struct{ Version, ShortVersion string }
+	var detail struct {
+		FirstRelease *release `json:"firstRelease"`
+		LastRelease  *release `json:"lastRelease"`
+	}
+	apiGet(t, m2, "/api/0/issues/"+boom.ID+"/", &detail)
+	if f, l := detail.FirstRelease, detail.LastRelease; f == nil || l == nil || *f != (release{"shop@1.2.3", "1.2.3"}) || *l != (release{"shop@1.3.0", "1.3.0"}) {
+		t.Errorf("releases of the issue: first %+v, last %+v; want shop@1.2.3 (1.2.3) and shop@1.3.0 (1.3.0)", f, l)
 	}
 }
 
