@@ -23,6 +23,7 @@ const (
 	prefixIssueUsers  byte = 0x0D // 0x0D issue id(8) → user sketch
 	prefixIssueTag    byte = 0x0E // 0x0E issue id(8) key length(uvarint) key value → count(uvarint)
 	prefixIssueStatic byte = 0x0F // 0x0F issue id(8) → the issue's unchanging state
+	prefixIssueText   byte = 0x11 // 0x11 issue id(8) → the issue's text (0x10 is prefixEventDict)
 )
 
 // issueSeqKey is the key of the Badger sequence that hands out issue ids.
@@ -85,6 +86,10 @@ type IssueRecord struct {
 	PrevLastSeen int64
 	// Data is the encoded issue state.
 	Data []byte
+	// Text is the issue's text (title, culprit …), which changes with
+	// every event but is written at most every second: Data, written by
+	// every commit, stays small. nil leaves the stored one.
+	Text []byte
 	// Static is the part of the issue's state that never changes (its
 	// grouping components, kilobytes for a deep stack), written once; nil
 	// leaves the stored one. Data then stays small enough for the LSM tree
@@ -254,6 +259,10 @@ func issueUsersKey(id uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixIssueUsers}, id)
 }
 
+func issueTextKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixIssueText}, id)
+}
+
 func issueStaticKey(id uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixIssueStatic}, id)
 }
@@ -362,6 +371,14 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 		if err := wb.Set(issueKey(is.ID), is.Data); err != nil {
 			return fmt.Errorf("storage: cannot write issue %d: %w", is.ID, err)
 		}
+		// Right after Data and before Static: of a new issue cut by a
+		// crash in a split commit, the tracker drops what has no Static,
+		// so what it keeps has its text.
+		if is.Text != nil {
+			if err := wb.Set(issueTextKey(is.ID), is.Text); err != nil {
+				return fmt.Errorf("storage: cannot write issue %d: %w", is.ID, err)
+			}
+		}
 		if is.Static != nil {
 			if err := wb.Set(issueStaticKey(is.ID), is.Static); err != nil {
 				return fmt.Errorf("storage: cannot write issue %d: %w", is.ID, err)
@@ -422,6 +439,13 @@ func (db *DB) IssueSketches(fn func(id uint64, data []byte) error) error {
 // during the call.
 func (db *DB) IssueStatics(fn func(id uint64, data []byte) error) error {
 	return db.issueParts(prefixIssueStatic, "issue static", fn)
+}
+
+// IssueTexts calls fn with the id and text (IssueRecord.Text) of every
+// issue that has one stored, in id order; data is only valid during the
+// call.
+func (db *DB) IssueTexts(fn func(id uint64, data []byte) error) error {
+	return db.issueParts(prefixIssueText, "issue text", fn)
 }
 
 func (db *DB) issueParts(prefix byte, what string, fn func(id uint64, data []byte) error) error {
@@ -742,7 +766,7 @@ func (db *DB) DeleteIssue(rec IssueRecord) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range [][]byte{issueKey(rec.ID), issueUsersKey(rec.ID), issueStaticKey(rec.ID), issueHashKey(rec.Project, rec.Hash), issueSeenKey(rec.Project, rec.LastSeen, rec.ID)} {
+	for _, k := range [][]byte{issueKey(rec.ID), issueUsersKey(rec.ID), issueStaticKey(rec.ID), issueTextKey(rec.ID), issueHashKey(rec.Project, rec.Hash), issueSeenKey(rec.Project, rec.LastSeen, rec.ID)} {
 		if err := wb.Delete(k); err != nil {
 			return err
 		}

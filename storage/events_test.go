@@ -50,14 +50,15 @@ func TestEventsRoundTrip(t *testing.T) {
 		evs = append(evs, storage.EventRecord{Project: 1, ID: eventID(i), Issue: issue, Time: int64(1000 + i), Value: db.CompressEvent(nil, body(i))})
 	}
 	issues := []storage.IssueRecord{
-		{ID: a, Project: 1, Hash: hashOf("hash-a"), LastSeen: 1008, Data: []byte("state a")},
-		{ID: b, Project: 1, Hash: hashOf("hash-b"), LastSeen: 1009, Data: []byte("state b")},
+		{ID: a, Project: 1, Hash: hashOf("hash-a"), LastSeen: 1008, Data: []byte("state a"), Text: []byte("text a")},
+		{ID: b, Project: 1, Hash: hashOf("hash-b"), LastSeen: 1009, Data: []byte("state b"), Text: []byte("text b")},
 	}
 	if err := db.WriteEvents(evs[:6], issues); err != nil {
 		t.Fatal(err)
 	}
 	// Issue a seen again later: its last-seen index entry moves.
-	issues[0].PrevLastSeen, issues[0].LastSeen, issues[0].Data = 1008, 2000, []byte("state a2")
+	// Its text (nil) is left as it was.
+	issues[0].PrevLastSeen, issues[0].LastSeen, issues[0].Data, issues[0].Text = 1008, 2000, []byte("state a2"), nil
 	if err := db.WriteEvents(evs[6:], issues[:1]); err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +103,16 @@ func TestEventsRoundTrip(t *testing.T) {
 	if fmt.Sprint(states) != "[state a2 state b]" {
 		t.Fatalf("Issues = %v", states)
 	}
+	texts := func() string {
+		var out []string
+		if err := db.IssueTexts(func(id uint64, data []byte) error { out = append(out, fmt.Sprint(id == a, " ", string(data))); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(out)
+	}
+	if got := texts(); got != "[true text a false text b]" {
+		t.Fatalf("IssueTexts = %v", got)
+	}
 	if c, _ := db.NextIssueID(); c <= b {
 		t.Fatalf("issue id after reopen %d, want > %d", c, b)
 	}
@@ -120,6 +131,9 @@ func TestEventsRoundTrip(t *testing.T) {
 	}
 	if seen, _ := db.IssuesBySeen(1, 0, 10); len(seen) != 1 || seen[0] != b {
 		t.Fatalf("IssuesBySeen after delete = %v", seen)
+	}
+	if got := texts(); got != "[false text b]" {
+		t.Fatalf("IssueTexts after delete = %v", got)
 	}
 }
 

@@ -11,44 +11,76 @@ import (
 	"github.com/axiomhq/hyperloglog"
 )
 
-// Issue state is stored in a small binary form, written for every issue a
-// commit touches: its JSON (with sorted tag maps and the base64 user
-// sketch) cost 30–130 µs per issue on the single committer. The user
-// sketch is stored apart (see Tracker.sketchEvery), and so are the tag
-// counts (storage.IssueRecord.Tags). Layout, after the
-// version byte: varints for numbers, uvarint-length-prefixed strings and
-// lists, times as a presence byte then Unix seconds (varint) and
-// nanoseconds (uvarint). A record starting with '{' is the JSON of earlier
-// versions and still reads. The grouping hash and components, which never
-// change, are a record of their own (encodeStatic).
-const issueFormat byte = 1
+// Issue state is stored in small binary records. Their JSON (with sorted
+// tag maps and the base64 user sketch) cost 30–130 µs per issue on the
+// single committer. Layout, after a format byte: varints for numbers,
+// uvarint-length-prefixed strings and lists, times as a presence byte then
+// Unix seconds (varint) and nanoseconds (uvarint).
+//
+// Every commit writes the record of each issue it touches, so that record
+// holds only what must be exact after a crash: counts, times, status and
+// the hourly and daily series (issueFormatCounts, about 100 bytes). The
+// text that follows the latest event (title, culprit, metadata, level,
+// releases, environments) is a record of its own (encodeText), written at
+// most every tagsEvery like the tag counts: with it, the record had been
+// about 450 bytes, the most of what a flood put in Badger's memtables,
+// and so the most of what it flushed and compacted. After a crash the
+// text may be up to tagsEvery older than the counts. The user sketch, the
+// tag counts and the grouping hash and components (which never change,
+// encodeStatic) are records of their own too.
+//
+// Earlier versions stored the whole issue in one record: in issueFormat,
+// or as JSON (a record starting with '{'). Both still read.
+const (
+	issueFormat       byte = 1 // the static record; the whole issue in earlier versions
+	issueFormatCounts byte = 2 // the record of every commit (encode)
+	issueFormatText   byte = 1 // the text record (encodeText)
+)
 
 var errShort = errors.New("truncated issue record")
 
+// encode returns the record of the issue's counts, times and status.
 func (is *Issue) encode() []byte {
-	b := make([]byte, 0, 512)
-	b = append(b, issueFormat)
+	b := make([]byte, 0, 160)
+	b = append(b, issueFormatCounts)
 	b = binary.AppendUvarint(b, is.ID)
 	b = binary.AppendUvarint(b, uint64(is.Project))
-	m := &is.Metadata
-	b = appendStrs(b, is.Title, is.Culprit, is.Type, m.Type, m.Value, m.Filename, m.Function, m.Title,
-		is.Level, is.Platform, is.Logger, is.Status, is.Substatus)
+	b = appendStrs(b, is.Status, is.Substatus)
 	b = appendBinaryTime(b, is.ResolvedAt)
 	b = appendBinaryTime(b, is.FirstSeen)
 	b = appendBinaryTime(b, is.LastSeen)
 	b = binary.AppendUvarint(b, is.Count)
 	b = binary.AppendUvarint(b, is.UserCount)
 	b = appendBool(b, is.Unhandled)
-	// The third string held the latest event's id, which nothing read (the
-	// latest event is found by the event index); it stays, empty, so that
-	// the format does not change.
-	b = appendStrs(b, is.FirstRelease, is.LastRelease, "")
-	b = appendList(b, is.Releases)
-	b = appendList(b, is.Environments)
 	b = binary.AppendVarint(b, is.HourlyStart)
 	b = appendCounts(b, is.Hourly)
 	b = binary.AppendVarint(b, is.DailyStart)
 	return appendCounts(b, is.Daily)
+}
+
+// encodeText returns the record of the issue's text.
+func (is *Issue) encodeText() []byte {
+	b := make([]byte, 0, 512)
+	b = append(b, issueFormatText)
+	m := &is.Metadata
+	b = appendStrs(b, is.Title, is.Culprit, is.Type, m.Type, m.Value, m.Filename, m.Function, m.Title,
+		is.Level, is.Platform, is.Logger, is.FirstRelease, is.LastRelease)
+	b = appendList(b, is.Releases)
+	return appendList(b, is.Environments)
+}
+
+// decodeText reads a record of encodeText into is.
+func (is *Issue) decodeText(data []byte) error {
+	if len(data) == 0 || data[0] != issueFormatText {
+		return fmt.Errorf("unknown issue text record format %x", data[:min(len(data), 1)])
+	}
+	r := &reader{b: data[1:]}
+	m := &is.Metadata
+	is.Title, is.Culprit, is.Type = r.str(), r.str(), r.str()
+	m.Type, m.Value, m.Filename, m.Function, m.Title = r.str(), r.str(), r.str(), r.str(), r.str()
+	is.Level, is.Platform, is.Logger, is.FirstRelease, is.LastRelease = r.str(), r.str(), r.str(), r.str(), r.str()
+	is.Releases, is.Environments = r.list(), r.list()
+	return r.done()
 }
 
 // encodeStatic returns the record of the state that never changes: the
@@ -259,10 +291,10 @@ func decodeIssue(data []byte) (*Issue, error) {
 			is.Tags = make(map[string]map[string]uint64)
 		}
 		is.allTagsDirty = len(is.Tags) > 0
-		is.staticDirty = true
+		is.staticDirty, is.textUnstored = true, true
 		return is, nil
 	}
-	if len(data) == 0 || data[0] != issueFormat {
+	if len(data) == 0 || (data[0] != issueFormatCounts && data[0] != issueFormat) {
 		return nil, fmt.Errorf("unknown issue record format %x", data[:min(len(data), 1)])
 	}
 	r := &reader{b: data[1:]}
@@ -272,6 +304,26 @@ func decodeIssue(data []byte) (*Issue, error) {
 	} else {
 		r.fail()
 	}
+	is.Tags = make(map[string]map[string]uint64)
+	if data[0] == issueFormat {
+		decodeWhole(r, is)
+	} else {
+		is.Status, is.Substatus = r.str(), r.str()
+		is.ResolvedAt, is.FirstSeen, is.LastSeen = r.time(), r.time(), r.time()
+		is.Count, is.UserCount = r.uvarint(), r.uvarint()
+		is.Unhandled = r.byte() == 1
+		is.HourlyStart, is.Hourly = r.varint(), r.counts()
+		is.DailyStart, is.Daily = r.varint(), r.counts()
+	}
+	if err := r.done(); err != nil {
+		return nil, err
+	}
+	return is, nil
+}
+
+// decodeWhole reads the rest of a record of earlier versions, which held
+// the text too (issueFormat), and marks the text to be written apart.
+func decodeWhole(r *reader, is *Issue) {
 	m := &is.Metadata
 	is.Title, is.Culprit, is.Type = r.str(), r.str(), r.str()
 	m.Type, m.Value, m.Filename, m.Function, m.Title = r.str(), r.str(), r.str(), r.str(), r.str()
@@ -281,11 +333,7 @@ func decodeIssue(data []byte) (*Issue, error) {
 	is.Unhandled = r.byte() == 1
 	is.FirstRelease, is.LastRelease, _ = r.str(), r.str(), r.str()
 	is.Releases, is.Environments = r.list(), r.list()
-	is.Tags = make(map[string]map[string]uint64)
 	is.HourlyStart, is.Hourly = r.varint(), r.counts()
 	is.DailyStart, is.Daily = r.varint(), r.counts()
-	if err := r.done(); err != nil {
-		return nil, err
-	}
-	return is, nil
+	is.textUnstored = true
 }

@@ -1,9 +1,11 @@
 package issues
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // stateOf returns is without the parts stored apart (user sketch, tag
@@ -12,29 +14,79 @@ func stateOf(is *Issue) Issue {
 	c := *is
 	c.users, c.usersDirty = nil, false
 	c.Tags, c.changedTags, c.allTagsDirty, c.staticDirty = nil, nil, false, false
+	c.textDirty, c.textUnstored, c.textSaved = false, false, time.Time{}
 	c.lowerText = ""
 	c.usersSaved = c.usersSaved.UTC()
 	return c
 }
 
-// TestIssueRecord checks that an issue's binary record reads back equal,
-// that the JSON records of earlier versions still read (with their user
-// sketch), and that every truncation of a record is an error.
+// encodeWhole returns the record of the issue that earlier versions
+// wrote, text and all (issueFormat).
+func encodeWhole(is *Issue) []byte {
+	b := []byte{issueFormat}
+	b = binary.AppendUvarint(b, is.ID)
+	b = binary.AppendUvarint(b, uint64(is.Project))
+	m := &is.Metadata
+	b = appendStrs(b, is.Title, is.Culprit, is.Type, m.Type, m.Value, m.Filename, m.Function, m.Title,
+		is.Level, is.Platform, is.Logger, is.Status, is.Substatus)
+	b = appendBinaryTime(b, is.ResolvedAt)
+	b = appendBinaryTime(b, is.FirstSeen)
+	b = appendBinaryTime(b, is.LastSeen)
+	b = binary.AppendUvarint(b, is.Count)
+	b = binary.AppendUvarint(b, is.UserCount)
+	b = appendBool(b, is.Unhandled)
+	b = appendStrs(b, is.FirstRelease, is.LastRelease, "")
+	b = appendList(b, is.Releases)
+	b = appendList(b, is.Environments)
+	b = binary.AppendVarint(b, is.HourlyStart)
+	b = appendCounts(b, is.Hourly)
+	b = binary.AppendVarint(b, is.DailyStart)
+	return appendCounts(b, is.Daily)
+}
+
+// TestIssueRecord checks that an issue's binary records (counts, text,
+// static) read back equal, that the records of earlier versions (the
+// whole issue in one binary record, or JSON with the user sketch) still
+// read and are marked to have their text written apart, and that every
+// truncation of a record is an error.
 func TestIssueRecord(t *testing.T) {
 	is := benchIssue(300)
 	is.Status, is.Substatus = StatusResolved, ""
 	is.ResolvedAt = is.LastSeen.Add(1234567)
-	data := is.encode()
+	data, text, static := is.encode(), is.encodeText(), is.encodeStatic()
 	got, err := decodeIssue(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	static := is.encodeStatic()
+	if got.textUnstored {
+		t.Error("a counts record is marked to have its text written")
+	}
+	if err := got.decodeText(text); err != nil {
+		t.Fatal(err)
+	}
 	if err := got.decodeStatic(static); err != nil {
 		t.Fatal(err)
 	}
 	if a, b := stateOf(got), stateOf(is); !reflect.DeepEqual(a, b) {
 		t.Fatalf("decoded issue differs:\n got %+v\nwant %+v", a, b)
+	}
+	if len(data) > 160 {
+		t.Errorf("the record every commit writes takes %d bytes, want it small", len(data))
+	}
+
+	// The whole issue in one binary record, as earlier versions stored it.
+	whole, err := decodeIssue(encodeWhole(is))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := whole.decodeStatic(static); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := stateOf(whole), stateOf(is); !reflect.DeepEqual(a, b) {
+		t.Fatalf("whole record differs:\n got %+v\nwant %+v", a, b)
+	}
+	if !whole.textUnstored {
+		t.Error("a whole record is not marked to have its text written apart")
 	}
 
 	// JSON, as earlier versions stored it.
@@ -56,10 +108,9 @@ func TestIssueRecord(t *testing.T) {
 	if !reflect.DeepEqual(old.Tags, is.Tags) || !old.allTagsDirty {
 		t.Errorf("legacy tags %v (dirty %v), want %v", old.Tags, old.allTagsDirty, is.Tags)
 	}
-	if !old.staticDirty {
-		t.Error("a legacy record is not marked to have its static part written")
+	if !old.staticDirty || !old.textUnstored {
+		t.Errorf("a legacy record is not marked to have its static part (%v) and text (%v) written", old.staticDirty, old.textUnstored)
 	}
-	old.staticDirty = false
 	if old.users.Estimate() != is.users.Estimate() || !old.usersDirty {
 		t.Errorf("legacy sketch estimates %d, want %d (dirty %v, so it is written apart)", old.users.Estimate(), is.users.Estimate(), old.usersDirty)
 	}
@@ -67,6 +118,11 @@ func TestIssueRecord(t *testing.T) {
 	for n := range len(data) {
 		if _, err := decodeIssue(data[:n]); err == nil {
 			t.Fatalf("a record truncated to %d of %d bytes decoded", n, len(data))
+		}
+	}
+	for n := range len(text) {
+		if err := new(Issue).decodeText(text[:n]); err == nil {
+			t.Fatalf("a text record truncated to %d of %d bytes decoded", n, len(text))
 		}
 	}
 	for n := range len(static) {
@@ -83,17 +139,28 @@ func TestIssueRecord(t *testing.T) {
 func FuzzDecodeIssue(f *testing.F) {
 	f.Add(benchIssue(3).encode())
 	f.Add(benchIssue(40).encode())
+	f.Add(benchIssue(40).encodeText())
+	f.Add(encodeWhole(benchIssue(40)))
 	f.Add([]byte(`{"id":3,"tags":{"a":{"b":1}},"users":"AQ=="}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = new(Issue).decodeStatic(data)
+		if text := new(Issue); text.decodeText(data) == nil {
+			again := new(Issue)
+			if err := again.decodeText(text.encodeText()); err != nil || !reflect.DeepEqual(stateOf(again), stateOf(text)) {
+				t.Fatalf("text round trip: %v\n got %+v\nwant %+v", err, stateOf(again), stateOf(text))
+			}
+		}
 		is, err := decodeIssue(data)
 		if err != nil || len(data) == 0 || data[0] == '{' {
 			return
 		}
 		again, err := decodeIssue(is.encode())
+		if err == nil {
+			err = again.decodeText(is.encodeText())
+		}
 		if err != nil {
 			t.Fatalf("re-encoded issue does not decode: %v", err)
 		}
-		_ = new(Issue).decodeStatic(data)
 		if a, b := stateOf(again), stateOf(is); !reflect.DeepEqual(a, b) {
 			t.Fatalf("round trip differs:\n got %+v\nwant %+v", a, b)
 		}

@@ -35,19 +35,24 @@ func benchIssue(n int) *Issue {
 	return is
 }
 
-// BenchmarkIssueEncode measures writing one issue's state, which the
-// committer does for every issue a commit touches.
+// BenchmarkIssueEncode measures encoding one issue's state: its counts,
+// which the committer writes for every issue a commit touches, and its
+// text, written at most once a second per issue.
 func BenchmarkIssueEncode(b *testing.B) {
 	for _, n := range []int{10, 1000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			is := benchIssue(n)
-			data := is.encode()
-			b.ReportAllocs()
-			b.ReportMetric(float64(len(data)), "bytes")
-			for b.Loop() {
-				is.encode()
-			}
-		})
+		is := benchIssue(n)
+		for _, rec := range []struct {
+			name   string
+			encode func() []byte
+		}{{"counts", is.encode}, {"text", is.encodeText}} {
+			b.Run(fmt.Sprint(rec.name, "/", n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					rec.encode()
+				}
+				b.ReportMetric(float64(len(rec.encode())), "bytes")
+			})
+		}
 	}
 }
 

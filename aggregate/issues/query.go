@@ -302,6 +302,10 @@ func (t *Tracker) SetStatus(id uint64, status string) (Issue, error) {
 	}
 	ms := is.LastSeen.UnixMilli()
 	rec := storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
+	if is.textUnstored {
+		// The stored record is an earlier version's, which held the text.
+		rec.Text = is.encodeText()
+	}
 	t.mu.Unlock()
 	// writeMu keeps commits out until the record is written: no state of
 	// this issue is encoded or written meanwhile.
@@ -311,6 +315,9 @@ func (t *Tracker) SetStatus(id uint64, status string) (Issue, error) {
 	if err != nil {
 		is.Status, is.Substatus, is.ResolvedAt = prev.Status, prev.Substatus, prev.ResolvedAt
 		return Issue{}, err
+	}
+	if rec.Text != nil {
+		is.textUnstored = false
 	}
 	return copyIssue(is, true), nil
 }

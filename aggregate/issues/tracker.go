@@ -186,6 +186,14 @@ type Issue struct {
 	// staticDirty is set when the static record (encodeStatic) has not
 	// been written yet (a legacy record).
 	staticDirty bool
+	// textDirty is set when the text (encodeText) may have changed since
+	// it was written, at textSaved; it is written at most every tagsEvery.
+	// textUnstored is set while no text record is stored (a legacy
+	// record, which held the text): the next write of the issue's record
+	// must write it too.
+	textDirty    bool
+	textUnstored bool
+	textSaved    time.Time
 	// seenIndexed is the last seen time (Unix ms) the store's last-seen
 	// index holds for the issue, moved at seenSaved. Commits move the
 	// index at most every tagsEvery and saveDeferred does the rest: moving
@@ -197,6 +205,13 @@ type Issue struct {
 	// matches, kept so that a search does not lowercase every issue. It is
 	// set under the tracker's write lock (setText); readers only read it.
 	lowerText string
+}
+
+// copyText sets the text (encodeText) of is from src.
+func (is *Issue) copyText(src *Issue) {
+	is.Title, is.Culprit, is.Type, is.Metadata = src.Title, src.Culprit, src.Type, src.Metadata
+	is.Level, is.Platform, is.Logger = src.Level, src.Platform, src.Logger
+	is.FirstRelease, is.LastRelease, is.Releases, is.Environments = src.FirstRelease, src.LastRelease, src.Releases, src.Environments
 }
 
 // setText sets lowerText from the title and culprit.
@@ -366,12 +381,33 @@ func (t *Tracker) load() error {
 		if err != nil {
 			return fmt.Errorf("issues: issue %d: %w", rec.ID, err)
 		}
-		is.setText()
 		t.issues[is.ID] = is
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	texts := map[uint64]bool{}
+	err = t.db.IssueTexts(func(id uint64, data []byte) error {
+		if is := t.issues[id]; is != nil && !is.textUnstored {
+			if err := is.decodeText(data); err != nil {
+				return fmt.Errorf("issues: text of issue %d: %w", id, err)
+			}
+			texts[id] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for id, is := range t.issues {
+		if !is.textUnstored && !texts[id] {
+			// Written with the issue's first record, so only a crash in a
+			// commit Badger split can leave it out: the next event sets it.
+			t.log.Warn("issue without its text record", "issue", id)
+			is.textDirty = true
+		}
+		is.setText()
 	}
 	err = t.db.IssueStatics(func(id uint64, data []byte) error {
 		if is := t.issues[id]; is != nil && !is.staticDirty {
@@ -654,6 +690,9 @@ func (t *Tracker) commit(batch []*pending) {
 			if isNew || is.staticDirty {
 				rec.Static, is.staticDirty = is.encodeStatic(), false
 			}
+			if isNew || is.textUnstored || (is.textDirty && start.Sub(is.textSaved) >= tagsEvery) {
+				rec.Text, is.textDirty, is.textUnstored, is.textSaved = is.encodeText(), false, false, start
+			}
 			if is.usersDirty && (isNew || start.Sub(is.usersSaved) >= sketchEvery) {
 				if rec.Users, err = is.sketch(start); err != nil {
 					break
@@ -757,7 +796,8 @@ func (t *Tracker) saveDeferred(force bool) error {
 		users := is.usersDirty && (force || now.Sub(is.usersSaved) >= sketchEvery)
 		ms := is.LastSeen.UnixMilli()
 		seen := is.seenIndexed != ms && (force || now.Sub(is.seenSaved) >= tagsEvery)
-		if !tags && !users && !seen && !is.staticDirty {
+		text := is.textUnstored || (is.textDirty && (force || now.Sub(is.textSaved) >= tagsEvery))
+		if !tags && !users && !seen && !text && !is.staticDirty {
 			continue
 		}
 		rec := storage.IssueRecord{ID: is.ID, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
@@ -777,6 +817,9 @@ func (t *Tracker) saveDeferred(force bool) error {
 		if is.staticDirty {
 			rec.Static, is.staticDirty = is.encodeStatic(), false
 		}
+		if text {
+			rec.Text, is.textDirty, is.textUnstored, is.textSaved = is.encodeText(), false, false, now
+		}
 		recs = append(recs, rec)
 		written = append(written, is)
 	}
@@ -792,6 +835,9 @@ func (t *Tracker) saveDeferred(force bool) error {
 			is.allTagsDirty = is.allTagsDirty || recs[i].Tags != nil
 			is.usersDirty = is.usersDirty || recs[i].Users != nil
 			is.staticDirty = is.staticDirty || recs[i].Static != nil
+			// Part of the write may have landed: the text goes with the
+			// next write of the issue's record, whatever that was.
+			is.textUnstored = is.textUnstored || recs[i].Text != nil
 			if recs[i].PrevLastSeen != recs[i].LastSeen {
 				is.seenIndexed = recs[i].PrevLastSeen
 			}
@@ -824,8 +870,14 @@ func (t *Tracker) reload(touched map[uint64]bool) {
 		}
 		return nil
 	})
+	texts := map[uint64]bool{}
+	_ = t.db.IssueTexts(func(id uint64, data []byte) error {
+		if is := stored[id]; is != nil && !is.textUnstored && is.decodeText(data) == nil {
+			texts[id] = true
+		}
+		return nil
+	})
 	for id, is := range stored {
-		is.setText()
 		// The sketch in memory may count users of the failed batch: a
 		// slight overcount, not worth a read of every stored sketch.
 		if old := t.issues[id]; old != nil {
@@ -834,7 +886,13 @@ func (t *Tracker) reload(touched map[uint64]bool) {
 			is.Hash, is.GroupingConfig, is.GroupingKind, is.Variant, is.Components = old.Hash, old.GroupingConfig, old.GroupingKind, old.Variant, old.Components
 			is.staticDirty = old.staticDirty
 			is.seenIndexed, is.seenSaved = old.seenIndexed, old.seenSaved
+			is.textSaved = old.textSaved
+			if !is.textUnstored && !texts[id] {
+				is.copyText(old)
+				is.textDirty = true
+			}
 		}
+		is.setText()
 		t.issues[id] = is
 	}
 	if err := t.loadTags(touched); err != nil {
@@ -887,6 +945,7 @@ func (is *Issue) apply(in *Incoming) {
 	}
 	if !t.Before(is.LastSeen) {
 		is.LastSeen = t
+		is.textDirty = true
 		// Like Sentry, the title, culprit and metadata follow the latest
 		// event: its message may have changed within the group.
 		g, m := &in.Group, &is.Metadata
@@ -915,8 +974,12 @@ func (is *Issue) apply(in *Incoming) {
 		is.users.Insert([]byte(u))
 		is.usersDirty, is.usersUncounted = true, true
 	}
+	nr, ne := len(is.Releases), len(is.Environments)
 	is.Releases = addBounded(is.Releases, bounded(d.Release, maxReleaseLen))
 	is.Environments = addBounded(is.Environments, bounded(d.Environment, maxEnvironmentLen))
+	if len(is.Releases) != nr || len(is.Environments) != ne {
+		is.textDirty = true
+	}
 	for _, tg := range d.Tags {
 		is.countTag(tg.Key, tg.Value)
 	}

@@ -518,3 +518,64 @@ func TestIssueKeepsCopies(t *testing.T) {
 		t.Errorf("state: tags %v, metadata %+v", is.Tags, is.Metadata)
 	}
 }
+
+// TestTrackerTextDeferred checks the issue text's own record: a commit
+// writes the counts of every issue it touches but the text (which follows
+// the latest event) at most every tagsEvery, so a store read right after
+// a commit may have the older text with the newer counts; Close writes
+// the latest. An issue stored whole by an earlier version gets its text
+// record with its next write.
+func TestTrackerTextDeferred(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	tr, err := New(Config{}, db, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go tr.Run()
+	t0 := time.Now().UTC()
+	doc := func(value, release string, at time.Duration) *Doc {
+		return &Doc{Timestamp: t0.Add(at), Level: "error", Release: release, Fingerprint: []string{"one"},
+			Exceptions: []grouping.Exception{{Type: "A", Value: value}}}
+	}
+	id := submit(t, tr, 1, doc("first", "shop@1", 0))
+	submit(t, tr, 2, doc("second", "shop@2", time.Second))
+
+	// What a crash now would leave: both events counted, the text of the
+	// first (written with the new issue), the second's within tagsEvery.
+	crashed, ok := newTracker(t, db).Get(id)
+	if !ok || crashed.Count != 2 || crashed.Title != "A: first" || crashed.LastRelease != "shop@1" || len(crashed.Releases) != 1 {
+		t.Fatalf("stored before Close: count %d, title %q, last release %q, releases %v; want 2, the first event's text",
+			crashed.Count, crashed.Title, crashed.LastRelease, crashed.Releases)
+	}
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tr2 := newTracker(t, db)
+	got, ok := tr2.Get(id)
+	if !ok || got.Count != 2 || got.Title != "A: second" || got.LastRelease != "shop@2" || len(got.Releases) != 2 {
+		t.Fatalf("stored after Close: count %d, title %q, last release %q, releases %v; want 2, the second event's text",
+			got.Count, got.Title, got.LastRelease, got.Releases)
+	}
+	if page, _ := tr2.List(Filter{Text: "second"}, SortDate, 0, 10); len(page) != 1 {
+		t.Errorf("text search after a reload found %d issues, want 1", len(page))
+	}
+
+	// An earlier version's whole record: the text is read from it, and
+	// written apart with the issue's next record, here a status change.
+	whole := got
+	whole.Title = "A: whole"
+	rec := storage.IssueRecord{ID: id, Project: 1, Hash: hashBytes(got.Hash), LastSeen: got.LastSeen.UnixMilli(), PrevLastSeen: got.LastSeen.UnixMilli(), Data: encodeWhole(&whole)}
+	if err := db.WriteEvents(nil, []storage.IssueRecord{rec}); err != nil {
+		t.Fatal(err)
+	}
+	tr3 := newTracker(t, db)
+	if is, _ := tr3.Get(id); is.Title != "A: whole" || is.Count != 2 {
+		t.Fatalf("whole record read as title %q, count %d", is.Title, is.Count)
+	}
+	if _, err := tr3.SetStatus(id, StatusResolved); err != nil {
+		t.Fatal(err)
+	}
+	if is, _ := newTracker(t, db).Get(id); is.Title != "A: whole" || is.Status != StatusResolved {
+		t.Fatalf("after a status change of a whole record: title %q, status %q; want the text kept", is.Title, is.Status)
+	}
+}
