@@ -14,7 +14,7 @@ func stateOf(is *Issue) Issue {
 	c := *is
 	c.users, c.usersDirty = nil, false
 	c.Tags, c.changedTags, c.allTagsDirty, c.staticDirty = nil, nil, false, false
-	c.textDirty, c.textUnstored, c.textSaved = false, false, time.Time{}
+	c.textDirty, c.textUnstored, c.textSaved, c.usersCounted = false, false, time.Time{}, time.Time{}
 	c.lowerText = ""
 	c.usersSaved = c.usersSaved.UTC()
 	return c

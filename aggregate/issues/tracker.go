@@ -173,11 +173,11 @@ type Issue struct {
 	usersDirty bool
 	usersSaved time.Time
 	// usersUncounted is set when users took a user since UserCount was
-	// estimated: the commit estimates it once per issue (countUsers), not
-	// apply per event. An estimate re-merges a sparse sketch, so that once
-	// per event cost 4 µs with 100 users and 120–200 µs and 10 KB with
-	// 4 000, against 0.5–1.2 µs for the rest of apply.
+	// estimated, at usersCounted: a commit estimates it once per issue
+	// (countUsers), not apply per event, and past exactUsers at most every
+	// tagsEvery.
 	usersUncounted bool
+	usersCounted   time.Time
 	// changedTags are the tag values counted since the state was last
 	// written; allTagsDirty is set when all must be (a legacy record).
 	changedTags  map[tagValue]tagValue // each to itself: the copy kept
@@ -673,7 +673,7 @@ func (t *Tracker) commit(batch []*pending) {
 		recs = make([]storage.IssueRecord, 0, len(touched))
 		for id, isNew := range touched {
 			is := t.issues[id]
-			is.countUsers()
+			is.countUsers(start, false)
 			ms := is.LastSeen.UnixMilli()
 			rec := storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
 			if isNew || (is.seenIndexed != ms && start.Sub(is.seenSaved) >= tagsEvery) {
@@ -764,10 +764,20 @@ func (t *Tracker) loadTags(only map[uint64]bool) error {
 	})
 }
 
-// countUsers brings UserCount up to date with the sketch after apply.
-func (is *Issue) countUsers() {
-	if is.usersUncounted {
-		is.UserCount, is.usersUncounted = is.users.Estimate(), false
+// exactUsers is the user count up to which every commit estimates an
+// issue's users (countUsers).
+const exactUsers = 200
+
+// countUsers brings UserCount up to date with the sketch after apply, at
+// now: at every commit while the issue has fewer than exactUsers users,
+// then at most every tagsEvery (saveDeferred catches up), unless force.
+// An estimate walks the whole sketch: it re-merges a sparse one (4 µs at
+// 100 users, 80 µs at 3 000) and takes a power of two per register of a
+// dense one (630 µs), which a flood's commits, over a hundred a second,
+// cannot afford for each issue they touch.
+func (is *Issue) countUsers(now time.Time, force bool) {
+	if is.usersUncounted && (force || is.UserCount < exactUsers || now.Sub(is.usersCounted) >= tagsEvery) {
+		is.UserCount, is.usersUncounted, is.usersCounted = is.users.Estimate(), false, now
 	}
 }
 
@@ -797,8 +807,12 @@ func (t *Tracker) saveDeferred(force bool) error {
 		ms := is.LastSeen.UnixMilli()
 		seen := is.seenIndexed != ms && (force || now.Sub(is.seenSaved) >= tagsEvery)
 		text := is.textUnstored || (is.textDirty && (force || now.Sub(is.textSaved) >= tagsEvery))
-		if !tags && !users && !seen && !text && !is.staticDirty {
+		count := is.usersUncounted && (force || now.Sub(is.usersCounted) >= tagsEvery)
+		if !tags && !users && !seen && !text && !count && !is.staticDirty {
 			continue
+		}
+		if count {
+			is.countUsers(now, true)
 		}
 		rec := storage.IssueRecord{ID: is.ID, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
 		if seen {

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/axiomhq/hyperloglog"
+
 	"github.com/telltale-dev/telltale/aggregate/grouping"
 	"github.com/telltale-dev/telltale/storage"
 	"github.com/telltale-dev/telltale/storage/storagetest"
@@ -577,5 +579,42 @@ func TestTrackerTextDeferred(t *testing.T) {
 	}
 	if is, _ := newTracker(t, db).Get(id); is.Title != "A: whole" || is.Status != StatusResolved {
 		t.Fatalf("after a status change of a whole record: title %q, status %q; want the text kept", is.Title, is.Status)
+	}
+}
+
+// TestCountUsers checks when a commit estimates an issue's users: every
+// commit while it has few, then at most every tagsEvery unless forced.
+func TestCountUsers(t *testing.T) {
+	is := &Issue{users: hyperloglog.New14()}
+	add := func(from, to int) {
+		for i := from; i < to; i++ {
+			is.users.Insert([]byte(fmt.Sprint("user", i)))
+		}
+		is.usersUncounted = true
+	}
+	t0 := time.Now()
+	add(0, 10)
+	is.countUsers(t0, false)
+	add(10, 20)
+	is.countUsers(t0.Add(time.Millisecond), false)
+	if is.UserCount != 20 {
+		t.Fatalf("%d users counted, want 20 at once while few", is.UserCount)
+	}
+	add(20, 400)
+	is.countUsers(t0.Add(2*time.Millisecond), false)
+	n := is.UserCount
+	if n < 390 || n > 410 {
+		t.Fatalf("%d users counted, want about 400", n)
+	}
+	add(400, 800)
+	if is.countUsers(t0.Add(tagsEvery/2), false); is.UserCount != n || !is.usersUncounted {
+		t.Fatalf("%d users counted within tagsEvery of the last estimate of %d, want it kept", is.UserCount, n)
+	}
+	if is.countUsers(t0.Add(tagsEvery+2*time.Millisecond), false); is.UserCount < 780 || is.UserCount > 820 || is.usersUncounted {
+		t.Fatalf("%d users counted after tagsEvery, want about 800", is.UserCount)
+	}
+	add(800, 900)
+	if is.countUsers(t0.Add(tagsEvery+3*time.Millisecond), true); is.UserCount < 880 || is.usersUncounted {
+		t.Fatalf("%d users counted when forced, want about 900", is.UserCount)
 	}
 }
