@@ -235,10 +235,10 @@ type issueKey struct {
 
 type pending struct {
 	in *Incoming
-	// value is the event's body (its payload and meta, or its Doc's
-	// JSON), copied by Submit, which the committer replaces by the stored
-	// form (storage.EventRecord.Value: the body compressed). Both are
-	// pooled buffers, put back once used.
+	// value is nil for an event with a payload, which the committer
+	// reads in place (in.Payload, until it releases in), or its Doc's JSON;
+	// the committer sets it to the stored form (storage.EventRecord.Value:
+	// the body compressed). Both are pooled buffers, put back once used.
 	value *[]byte
 	done  chan result
 	// state says who may read in (pendingQueued and the rest): Submit's
@@ -256,7 +256,7 @@ const (
 	pendingWithdrawn        // its Submit returned first: not to be stored
 )
 
-// bodyBufs holds buffers for the bodies of events being compressed and for
+// bodyBufs holds buffers for the JSON of events without a payload and for
 // the stored values until they are written (getBodyBuf, putBodyBuf).
 var bodyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
@@ -267,7 +267,7 @@ const maxBodyBuf = 64 << 10
 func getBodyBuf() *[]byte { return bodyBufs.Get().(*[]byte) }
 
 func putBodyBuf(b *[]byte) {
-	if cap(*b) > maxBodyBuf {
+	if b == nil || cap(*b) > maxBodyBuf {
 		return
 	}
 	*b = (*b)[:0]
@@ -287,6 +287,9 @@ type Tracker struct {
 	log *slog.Logger
 	// writeEvents is db.WriteEvents; tests replace it to fail a commit.
 	writeEvents func([]storage.EventRecord, []storage.IssueRecord) error
+	// body is the committer's buffer for the body of an event it
+	// compresses (commit); it requires writeMu.
+	body []byte
 
 	queue chan *pending
 	// closing guards queue against sends after Close.
@@ -508,22 +511,20 @@ func hashBytes(h string) [16]byte {
 // returned: the caller may reuse the buffer the event was decoded from in
 // place, as the ingest path does.
 func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
-	// Refuse before copying the event when the queue is already full: under
-	// overload the 429 should cost as little as possible.
+	// Refuse before encoding the event when the queue is already full:
+	// under overload the 429 should cost as little as possible.
 	if len(t.queue) == cap(t.queue) {
 		return 0, ErrQueueFull
 	}
-	buf := getBodyBuf()
-	if in.Payload != nil {
-		*buf = appendPayloadBody(*buf, in.Meta, in.Payload)
-	} else {
+	var buf *[]byte
+	if in.Payload == nil {
 		// Only an event without a payload (none from ingest) is stored as
 		// its document.
 		doc, err := json.Marshal(in.Doc)
 		if err != nil {
-			putBodyBuf(buf)
 			return 0, fmt.Errorf("issues: cannot encode event: %w", err)
 		}
+		buf = getBodyBuf()
 		*buf = append(*buf, doc...)
 	}
 	p := &pending{in: in, value: buf, done: make(chan result, 1)}
@@ -637,12 +638,24 @@ func (t *Tracker) commit(batch []*pending) {
 	// dictionary and the encoder's tables then stay in the CPU's caches.
 	// Each request compressing its own body found them evicted by
 	// everything else it did: 12 % of the server's CPU in a flood, against
-	// 5 µs an event in a loop.
+	// 5 µs an event in a loop. A payload is read where the request has it
+	// (the event is not released yet), into a body buffer the committer
+	// reuses: no copy per waiting event.
 	for _, p := range batch {
+		body := t.body
+		if p.value != nil {
+			body = *p.value
+		} else {
+			body = appendPayloadBody(body[:0], p.in.Meta, p.in.Payload)
+			t.body = body
+		}
 		v := getBodyBuf() // back to the pool once written (below)
-		*v = t.db.CompressEvent(*v, *p.value)
+		*v = t.db.CompressEvent(*v, body)
 		putBodyBuf(p.value)
 		p.value = v
+	}
+	if cap(t.body) > maxBodyBuf {
+		t.body = nil // one large event should not pin its size
 	}
 
 	t.mu.Lock()

@@ -20,7 +20,11 @@ import (
 // event again, which the ingest path relies on to reuse its buffers.
 func TestSubmitWithdraw(t *testing.T) {
 	db := storagetest.OpenTemp(t)
-	tr, err := New(Config{}, db, nil, nil)
+	// Each event is stored as its payload, which the committer reads where
+	// Submit's caller has it: the caller overwrites it once Submit returns,
+	// as ingest reuses its buffers, and the stored ones must be intact.
+	decode := func(payload []byte, _ PayloadMeta) (*Doc, error) { return &Doc{Message: string(payload)}, nil }
+	tr, err := New(Config{DecodePayload: decode}, db, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,10 +44,11 @@ func TestSubmitWithdraw(t *testing.T) {
 	defer tr.Close(context.Background())
 
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	payload := func(n int) string { return fmt.Sprintf(`{"message":"event %d"}`, n) }
 	in := func(n int) *Incoming {
 		d := &Doc{Timestamp: at.Add(time.Duration(n) * time.Second), Platform: "go", Level: "error",
 			Exceptions: []grouping.Exception{{Type: "A", Value: "failed"}}}
-		in := &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())}
+		in := &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping()), Payload: []byte(payload(n))}
 		copy(in.EventID[:], fmt.Sprintf("event%011d", n))
 		return in
 	}
@@ -54,7 +59,11 @@ func TestSubmitWithdraw(t *testing.T) {
 	submit := func(ctx context.Context, n int) chan answer {
 		c := make(chan answer, 1)
 		go func() {
-			id, err := tr.Submit(ctx, in(n))
+			ev := in(n)
+			id, err := tr.Submit(ctx, ev)
+			for i := range ev.Payload {
+				ev.Payload[i] = 'X'
+			}
 			c <- answer{id, err}
 		}()
 		return c
@@ -104,8 +113,8 @@ func TestSubmitWithdraw(t *testing.T) {
 		t.Errorf("the withdrawn event: %v, want ErrNotFound", err)
 	}
 	for _, n := range []int{1, 3, 4} {
-		if _, err := tr.Event(1, fmt.Sprintf("%x", fmt.Sprintf("event%011d", n))); err != nil {
-			t.Errorf("event %d: %v", n, err)
+		if ev, err := tr.Event(1, fmt.Sprintf("%x", fmt.Sprintf("event%011d", n))); err != nil || ev.Doc.Message != payload(n) {
+			t.Errorf("event %d: payload %q, %v; want %q", n, ev.Doc.Message, err, payload(n))
 		}
 	}
 	page, _ := tr.List(Filter{}, SortDate, 0, 10)
