@@ -46,16 +46,29 @@ func (is *Issue) encode() []byte {
 	b = binary.AppendUvarint(b, is.ID)
 	b = binary.AppendUvarint(b, uint64(is.Project))
 	b = appendStrs(b, is.Status, is.Substatus)
+	b = appendSeen(b, is)
+	b = binary.AppendVarint(b, is.HourlyStart)
+	b = appendCounts(b, is.Hourly)
+	b = binary.AppendVarint(b, is.DailyStart)
+	return appendCounts(b, is.Daily)
+}
+
+// appendSeen appends the times and counts, in the order of both issue
+// records (issueFormatCounts and the whole one of issueFormat).
+func appendSeen(b []byte, is *Issue) []byte {
 	b = appendBinaryTime(b, is.ResolvedAt)
 	b = appendBinaryTime(b, is.FirstSeen)
 	b = appendBinaryTime(b, is.LastSeen)
 	b = binary.AppendUvarint(b, is.Count)
 	b = binary.AppendUvarint(b, is.UserCount)
-	b = appendBool(b, is.Unhandled)
-	b = binary.AppendVarint(b, is.HourlyStart)
-	b = appendCounts(b, is.Hourly)
-	b = binary.AppendVarint(b, is.DailyStart)
-	return appendCounts(b, is.Daily)
+	return appendBool(b, is.Unhandled)
+}
+
+// seen reads what appendSeen wrote into is.
+func (r *reader) seen(is *Issue) {
+	is.ResolvedAt, is.FirstSeen, is.LastSeen = r.time(), r.time(), r.time()
+	is.Count, is.UserCount = r.uvarint(), r.uvarint()
+	is.Unhandled = r.byte() == 1
 }
 
 // encodeText returns the record of the issue's text.
@@ -309,9 +322,7 @@ func decodeIssue(data []byte) (*Issue, error) {
 		decodeWhole(r, is)
 	} else {
 		is.Status, is.Substatus = r.str(), r.str()
-		is.ResolvedAt, is.FirstSeen, is.LastSeen = r.time(), r.time(), r.time()
-		is.Count, is.UserCount = r.uvarint(), r.uvarint()
-		is.Unhandled = r.byte() == 1
+		r.seen(is)
 		is.HourlyStart, is.Hourly = r.varint(), r.counts()
 		is.DailyStart, is.Daily = r.varint(), r.counts()
 	}
@@ -328,9 +339,7 @@ func decodeWhole(r *reader, is *Issue) {
 	is.Title, is.Culprit, is.Type = r.str(), r.str(), r.str()
 	m.Type, m.Value, m.Filename, m.Function, m.Title = r.str(), r.str(), r.str(), r.str(), r.str()
 	is.Level, is.Platform, is.Logger, is.Status, is.Substatus = r.str(), r.str(), r.str(), r.str(), r.str()
-	is.ResolvedAt, is.FirstSeen, is.LastSeen = r.time(), r.time(), r.time()
-	is.Count, is.UserCount = r.uvarint(), r.uvarint()
-	is.Unhandled = r.byte() == 1
+	r.seen(is)
 	is.FirstRelease, is.LastRelease, _ = r.str(), r.str(), r.str()
 	is.Releases, is.Environments = r.list(), r.list()
 	is.HourlyStart, is.Hourly = r.varint(), r.counts()

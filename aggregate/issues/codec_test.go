@@ -29,12 +29,7 @@ func encodeWhole(is *Issue) []byte {
 	m := &is.Metadata
 	b = appendStrs(b, is.Title, is.Culprit, is.Type, m.Type, m.Value, m.Filename, m.Function, m.Title,
 		is.Level, is.Platform, is.Logger, is.Status, is.Substatus)
-	b = appendBinaryTime(b, is.ResolvedAt)
-	b = appendBinaryTime(b, is.FirstSeen)
-	b = appendBinaryTime(b, is.LastSeen)
-	b = binary.AppendUvarint(b, is.Count)
-	b = binary.AppendUvarint(b, is.UserCount)
-	b = appendBool(b, is.Unhandled)
+	b = appendSeen(b, is)
 	b = appendStrs(b, is.FirstRelease, is.LastRelease, "")
 	b = appendList(b, is.Releases)
 	b = appendList(b, is.Environments)
