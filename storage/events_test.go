@@ -105,7 +105,10 @@ func TestEventsRoundTrip(t *testing.T) {
 	}
 	texts := func() string {
 		var out []string
-		if err := db.IssueTexts(func(id uint64, data []byte) error { out = append(out, fmt.Sprint(id == a, " ", string(data))); return nil }); err != nil {
+		if err := db.IssueTexts(func(id uint64, data []byte) error {
+			out = append(out, fmt.Sprint(id == a, " ", string(data)))
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		return fmt.Sprint(out)
