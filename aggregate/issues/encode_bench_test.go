@@ -132,3 +132,21 @@ func BenchmarkIssueApply(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSaveDeferred measures the committer's once-a-second look for
+// deferred writes over 100 000 issues, none of which has one.
+func BenchmarkSaveDeferred(b *testing.B) {
+	t := &Tracker{issues: map[uint64]*Issue{}, deferred: map[uint64]*Issue{}}
+	now := time.Now().UTC()
+	for i := range 100_000 {
+		d := &Doc{Timestamp: now, Exceptions: []grouping.Exception{{Type: fmt.Sprint("E", i), Value: "x"}}}
+		is := newIssue(uint64(i+1), &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())})
+		is.seenIndexed = is.LastSeen.UnixMilli()
+		t.issues[is.ID] = is
+	}
+	for b.Loop() {
+		if err := t.saveDeferred(false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

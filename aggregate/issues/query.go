@@ -345,6 +345,7 @@ func (t *Tracker) Delete(id uint64) error {
 	h := rec.Hash
 	delete(t.byHash, issueKey{is.Project, h})
 	delete(t.issues, id)
+	delete(t.deferred, id)
 	return nil
 }
 

@@ -207,6 +207,13 @@ type Issue struct {
 	lowerText string
 }
 
+// hasDeferred reports whether some of the issue's state waits for
+// saveDeferred to be written.
+func (is *Issue) hasDeferred() bool {
+	return is.allTagsDirty || len(is.changedTags) > 0 || is.usersDirty || is.usersUncounted || is.staticDirty ||
+		is.textDirty || is.textUnstored || is.seenIndexed != is.LastSeen.UnixMilli()
+}
+
 // copyText sets the text (encodeText) of is from src.
 func (is *Issue) copyText(src *Issue) {
 	is.Title, is.Culprit, is.Type, is.Metadata = src.Title, src.Culprit, src.Type, src.Metadata
@@ -308,6 +315,10 @@ type Tracker struct {
 	issues   map[uint64]*Issue
 	byHash   map[issueKey]uint64
 	projects map[uint32]*Project
+	// deferred holds every issue with writing deferred (hasDeferred):
+	// saveDeferred, every tagsEvery, looks at these instead of every
+	// issue, under mu (a million issues took it tens of milliseconds).
+	deferred map[uint64]*Issue
 
 	committed  *prometheus.CounterVec
 	batchSize  prometheus.Histogram
@@ -338,6 +349,7 @@ func New(cfg Config, db *storage.DB, reg prometheus.Registerer, log *slog.Logger
 		issues:      make(map[uint64]*Issue),
 		byHash:      make(map[issueKey]uint64),
 		projects:    make(map[uint32]*Project),
+		deferred:    make(map[uint64]*Issue),
 	}
 	if err := t.load(); err != nil {
 		return nil, err
@@ -452,6 +464,11 @@ func (t *Tracker) load() error {
 	})
 	if err != nil {
 		return err
+	}
+	for id, is := range t.issues {
+		if is.hasDeferred() {
+			t.deferred[id] = is
+		}
 	}
 	return t.db.Projects(func(id uint32, data []byte) error {
 		var p Project
@@ -711,6 +728,9 @@ func (t *Tracker) commit(batch []*pending) {
 					break
 				}
 			}
+			if is.hasDeferred() {
+				t.deferred[id] = is
+			}
 			recs = append(recs, rec)
 		}
 	}
@@ -804,9 +824,10 @@ func (is *Issue) sketch(now time.Time) ([]byte, error) {
 	return b, nil
 }
 
-// saveDeferred writes the tag counts and user sketches whose writing the
-// commits deferred: those older than tagsEvery and sketchEvery, or all of
-// them when force (at Close). It runs on the committer's goroutine.
+// saveDeferred writes what the commits deferred (tag counts, user
+// sketches and counts, text, last-seen index entries): what is older than
+// tagsEvery and sketchEvery, or all of it when force (at Close). It looks
+// only at the issues in t.deferred. It runs on the committer's goroutine.
 func (t *Tracker) saveDeferred(force bool) error {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
@@ -814,7 +835,11 @@ func (t *Tracker) saveDeferred(force bool) error {
 	now := time.Now()
 	var recs []storage.IssueRecord
 	var written []*Issue
-	for _, is := range t.issues {
+	for id, is := range t.deferred {
+		if t.issues[id] != is {
+			delete(t.deferred, id) // deleted, or dropped by a reload
+			continue
+		}
 		tags := is.allTagsDirty || (len(is.changedTags) > 0 && (force || now.Sub(is.tagsSaved) >= tagsEvery))
 		users := is.usersDirty && (force || now.Sub(is.usersSaved) >= sketchEvery)
 		ms := is.LastSeen.UnixMilli()
@@ -849,6 +874,9 @@ func (t *Tracker) saveDeferred(force bool) error {
 		}
 		recs = append(recs, rec)
 		written = append(written, is)
+		if !is.hasDeferred() {
+			delete(t.deferred, id)
+		}
 	}
 	t.mu.Unlock()
 	if len(recs) == 0 {
@@ -868,6 +896,7 @@ func (t *Tracker) saveDeferred(force bool) error {
 			if recs[i].PrevLastSeen != recs[i].LastSeen {
 				is.seenIndexed = recs[i].PrevLastSeen
 			}
+			t.deferred[is.ID] = is
 		}
 		t.mu.Unlock()
 	}
@@ -921,6 +950,9 @@ func (t *Tracker) reload(touched map[uint64]bool) {
 		}
 		is.setText()
 		t.issues[id] = is
+		if is.hasDeferred() {
+			t.deferred[id] = is
+		}
 	}
 	if err := t.loadTags(touched); err != nil {
 		t.log.Error("cannot reload tag counts", "err", err)

@@ -618,3 +618,41 @@ func TestCountUsers(t *testing.T) {
 		t.Fatalf("%d users counted when forced, want about 900", is.UserCount)
 	}
 }
+
+// TestTrackerDeferredSet checks that an issue whose writing a commit
+// deferred is in the set saveDeferred looks at, and leaves it once written.
+func TestTrackerDeferredSet(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	tr := newTracker(t, db)
+	doc := &Doc{Timestamp: time.Now().UTC(), Tags: []Tag{{Key: "region", Value: "eu"}}, Exceptions: []grouping.Exception{{Type: "A", Value: "x"}}}
+	id := submit(t, tr, 1, doc)
+	other := submit(t, tr, 2, &Doc{Timestamp: doc.Timestamp, Exceptions: []grouping.Exception{{Type: "B", Value: "y"}}})
+	submit(t, tr, 3, doc) // within tagsEvery of the first: its tag count waits
+	deferred := func() map[uint64]bool {
+		tr.mu.RLock()
+		defer tr.mu.RUnlock()
+		out := map[uint64]bool{}
+		for id := range tr.deferred {
+			out[id] = true
+		}
+		return out
+	}
+	if d := deferred(); !d[id] || d[other] {
+		t.Fatalf("deferred set %v, want issue %d (a tag count waits) and not %d (all written)", d, id, other)
+	}
+	if err := tr.saveDeferred(true); err != nil {
+		t.Fatal(err)
+	}
+	if d := deferred(); len(d) != 0 {
+		t.Fatalf("deferred set %v after everything was written, want it empty", d)
+	}
+	var stored uint64
+	if err := db.IssueTags(func(issue uint64, tc storage.TagCount) error {
+		if issue == id && tc.Key == "region" {
+			stored = tc.Count
+		}
+		return nil
+	}); err != nil || stored != 2 {
+		t.Fatalf("stored region count %d (%v), want 2", stored, err)
+	}
+}
