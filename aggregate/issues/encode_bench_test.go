@@ -150,3 +150,32 @@ func BenchmarkSaveDeferred(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIssueTags measures apply for events with the tags of
+// sentryload's flood: five per event, two of them (tenant, build) of high
+// cardinality, besides level, release and environment, which are counted
+// as tags too.
+func BenchmarkIssueTags(b *testing.B) {
+	now := time.Now().UTC()
+	ins := make([]*Incoming, 4096)
+	for i := range ins {
+		d := &Doc{Timestamp: now, Level: "error", Release: fmt.Sprint("shop@1.4.", i%20), Environment: "production",
+			Tags: []Tag{{Key: "http.method", Value: "POST"}, {Key: "region", Value: "eu-west-1"},
+				{Key: "tenant", Value: fmt.Sprintf("t-%04x", i*7919%65536)}, {Key: "build", Value: fmt.Sprintf("%08x", i*2654435761)},
+				{Key: "feature.new_checkout", Value: "true"}},
+			Exceptions: []grouping.Exception{{Type: "E", Value: "x"}}}
+		ins[i] = &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())}
+	}
+	is := newIssue(1, ins[0])
+	for _, in := range ins {
+		is.apply(in)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		is.apply(ins[i%len(ins)])
+		if i++; i%1024 == 0 {
+			is.takeTagCounts() // as a commit does, at most once a second
+		}
+	}
+}
