@@ -78,6 +78,12 @@ const (
 	defaultQueue = 8192
 )
 
+// maxDeferredWrites bounds the issues one saveDeferred writes, but at
+// Close: the first start on a store of earlier versions finds every
+// issue's text to write apart, which for a million issues would be one
+// write of hundreds of megabytes. A variable for tests.
+var maxDeferredWrites = 10_000
+
 // Config holds the settings of a Tracker.
 type Config struct {
 	// QueueSize bounds the events waiting for their commit; a full queue
@@ -839,6 +845,9 @@ func (t *Tracker) saveDeferred(force bool) error {
 		if t.issues[id] != is {
 			delete(t.deferred, id) // deleted, or dropped by a reload
 			continue
+		}
+		if len(recs) == maxDeferredWrites && !force {
+			break // the rest on the next tick
 		}
 		tags := is.allTagsDirty || (len(is.changedTags) > 0 && (force || now.Sub(is.tagsSaved) >= tagsEvery))
 		users := is.usersDirty && (force || now.Sub(is.usersSaved) >= sketchEvery)

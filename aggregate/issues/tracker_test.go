@@ -656,3 +656,47 @@ func TestTrackerDeferredSet(t *testing.T) {
 		t.Fatalf("stored region count %d (%v), want 2", stored, err)
 	}
 }
+
+// TestTrackerDeferredBound checks that saveDeferred writes at most
+// maxDeferredWrites issues a tick (but at Close), here the texts of issues
+// stored whole by an earlier version.
+func TestTrackerDeferredBound(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	var recs []storage.IssueRecord
+	for i := range 5 {
+		is := benchIssue(3)
+		is.ID, is.Hash = uint64(100+i), fmt.Sprintf("%032x", i)
+		ms := is.LastSeen.UnixMilli()
+		recs = append(recs, storage.IssueRecord{ID: is.ID, Project: 1, Hash: hashBytes(is.Hash), LastSeen: ms, Data: encodeWhole(is), Static: is.encodeStatic()})
+	}
+	if err := db.WriteEvents(nil, recs); err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int) { maxDeferredWrites = n }(maxDeferredWrites)
+	maxDeferredWrites = 2
+	tr, err := New(Config{}, db, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := func() int {
+		n := 0
+		if err := db.IssueTexts(func(uint64, []byte) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, want := range []int{2, 4} {
+		if err := tr.saveDeferred(false); err != nil {
+			t.Fatal(err)
+		}
+		if got := texts(); got != want {
+			t.Fatalf("%d texts written apart after a tick, want %d", got, want)
+		}
+	}
+	if err := tr.saveDeferred(true); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(); got != 5 {
+		t.Fatalf("%d texts written apart at Close, want all 5", got)
+	}
+}
