@@ -227,7 +227,7 @@ type issueJSON struct {
 	ShareID       *string        `json:"shareId"`
 	StatusDetails map[string]any `json:"statusDetails"`
 	// FirstRelease and LastRelease are in the issue's details, as in
-	// Sentry: null when no event named a release.
+	// Sentry (left out when no event named a release; Sentry sends null).
 	FirstRelease *releaseRef   `json:"firstRelease,omitempty"`
 	LastRelease  *releaseRef   `json:"lastRelease,omitempty"`
 	Grouping     *groupingInfo `json:"grouping,omitempty"`
