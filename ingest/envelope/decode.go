@@ -266,6 +266,35 @@ func (sc *scratch) trim(limit int, empty bool) {
 	sc.tags = trimList(sc.tags, limit, empty)
 }
 
+// reset empties the slices of sc for reuse without clearing them, and
+// returns their lengths for clearStale, to be called once they are
+// filled again.
+func (sc *scratch) reset() [6]int {
+	n := [6]int{len(sc.frames), len(sc.exceptions), len(sc.threads), len(sc.breadcrumbs), len(sc.strs), len(sc.tags)}
+	sc.frames, sc.exceptions, sc.threads = sc.frames[:0], sc.exceptions[:0], sc.threads[:0]
+	sc.breadcrumbs, sc.strs, sc.tags = sc.breadcrumbs[:0], sc.strs[:0], sc.tags[:0]
+	return n
+}
+
+// clearStale clears the elements a use before reset left past the slices'
+// lengths now (the new use wrote over the others), so that no pointer
+// into an earlier event survives.
+func (sc *scratch) clearStale(n [6]int) {
+	clearTail(sc.frames, n[0])
+	clearTail(sc.exceptions, n[1])
+	clearTail(sc.threads, n[2])
+	clearTail(sc.breadcrumbs, n[3])
+	clearTail(sc.strs, n[4])
+	clearTail(sc.tags, n[5])
+}
+
+// clearTail clears list[len(list):n].
+func clearTail[T any](list []T, n int) {
+	if n > len(list) {
+		clear(list[len(list):n])
+	}
+}
+
 // trimList returns nil when the capacity of list is over limit, else list,
 // emptied and cleared when empty is set.
 func trimList[T any](list []T, limit int, empty bool) []T {

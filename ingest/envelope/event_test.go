@@ -391,6 +391,32 @@ func TestDecoder(t *testing.T) {
 	}
 }
 
+// TestDecoderClearsStale decodes the largest payload and then each of the
+// others with one Decoder, and checks that its lists hold nothing past
+// the elements of the last event: what a larger event left is cleared,
+// so that the Decoder does not keep its payload alive.
+func TestDecoderClearsStale(t *testing.T) {
+	ins := leanInputs(t)
+	largest := slices.MaxFunc(ins, func(a, b leanInput) int { return len(a.in) - len(b.in) })
+	zeroTail := func(name string, list reflect.Value) {
+		t.Helper()
+		for i := list.Len(); i < list.Cap(); i++ {
+			if !list.Slice(0, list.Cap()).Index(i).IsZero() {
+				t.Fatalf("%s[%d] is left from an earlier event (length %d)", name, i, list.Len())
+			}
+		}
+	}
+	var d Decoder
+	for _, in := range ins {
+		d.DecodeLeanInPlace(largest.in, 0)
+		d.DecodeLeanInPlace(in.in, in.depth)
+		sc := reflect.ValueOf(&d.lists).Elem()
+		for i := range sc.NumField() {
+			zeroTail(in.name+": "+sc.Type().Field(i).Name, sc.Field(i))
+		}
+	}
+}
+
 // TestDecoderAllocs checks that a Decoder, once warmed up, decodes the
 // flood event without allocating, into the same memory each time.
 func TestDecoderAllocs(t *testing.T) {
