@@ -700,3 +700,33 @@ func TestTrackerDeferredBound(t *testing.T) {
 		t.Fatalf("%d texts written apart at Close, want all 5", got)
 	}
 }
+
+// TestTrackerLoadsWithoutTextRecord checks that an issue whose counts
+// record was written without its text (a split commit cut by a crash)
+// loads, and gets its text from its next event.
+func TestTrackerLoadsWithoutTextRecord(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	is := benchIssue(3)
+	is.ID = 7
+	ms := is.LastSeen.UnixMilli()
+	rec := storage.IssueRecord{ID: is.ID, Project: 1, Hash: hashBytes(is.Hash), LastSeen: ms, Data: is.encode(), Static: is.encodeStatic()}
+	if err := db.WriteEvents(nil, []storage.IssueRecord{rec}); err != nil {
+		t.Fatal(err)
+	}
+	tr := newTracker(t, db)
+	got, ok := tr.Get(is.ID)
+	if !ok || got.Count != 3 || got.Title != "" {
+		t.Fatalf("issue without its text: found %v, count %d, title %q; want it loaded, count 3, no title", ok, got.Count, got.Title)
+	}
+	d := &Doc{Timestamp: is.LastSeen.Add(time.Second), Level: "error", Platform: "python",
+		Exceptions: []grouping.Exception{{Type: "ValueError", Value: "bad", Frames: []grouping.Frame{{Function: "f", Module: "m"}}}}}
+	if id := submit(t, tr, 1, d); id != is.ID {
+		t.Fatalf("the next event went to issue %d, want %d", id, is.ID)
+	}
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := newTracker(t, db).Get(is.ID); got.Title != "ValueError: bad" || got.Count != 4 {
+		t.Fatalf("after its next event: title %q, count %d; want the event's title, 4", got.Title, got.Count)
+	}
+}
