@@ -340,6 +340,7 @@ func decodeWhole(r *reader, is *Issue) {
 	m.Type, m.Value, m.Filename, m.Function, m.Title = r.str(), r.str(), r.str(), r.str(), r.str()
 	is.Level, is.Platform, is.Logger, is.Status, is.Substatus = r.str(), r.str(), r.str(), r.str(), r.str()
 	r.seen(is)
+	// The third string held the latest event's id, which nothing read.
 	is.FirstRelease, is.LastRelease, _ = r.str(), r.str(), r.str()
 	is.Releases, is.Environments = r.list(), r.list()
 	is.HourlyStart, is.Hourly = r.varint(), r.counts()
