@@ -300,12 +300,7 @@ func (t *Tracker) SetStatus(id uint64, status string) (Issue, error) {
 	case StatusUnresolved:
 		is.ResolvedAt, is.Substatus = time.Time{}, "ongoing"
 	}
-	ms := is.LastSeen.UnixMilli()
-	rec := storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
-	if is.textUnstored {
-		// The stored record is an earlier version's, which held the text.
-		rec.Text = is.encodeText()
-	}
+	rec := is.record()
 	t.mu.Unlock()
 	// writeMu keeps commits out until the record is written: no state of
 	// this issue is encoded or written meanwhile.

@@ -213,6 +213,20 @@ type Issue struct {
 	lowerText string
 }
 
+// record returns the issue's record as every write of it starts: the
+// counts (encode), the last-seen index left where it is, and the text
+// while no text record is stored (textUnstored: the stored record is an
+// earlier version's, which held the text, and writing the counts alone
+// would lose it). The caller clears textUnstored once it is written.
+func (is *Issue) record() storage.IssueRecord {
+	ms := is.LastSeen.UnixMilli()
+	rec := storage.IssueRecord{ID: is.ID, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
+	if is.textUnstored {
+		rec.Text = is.encodeText()
+	}
+	return rec
+}
+
 // hasDeferred reports whether some of the issue's state waits for
 // saveDeferred to be written.
 func (is *Issue) hasDeferred() bool {
@@ -421,15 +435,6 @@ func (t *Tracker) load() error {
 	if err != nil {
 		return err
 	}
-	for id, is := range t.issues {
-		if !is.textUnstored && !texts[id] {
-			// Written with the issue's first record, so only a crash in a
-			// commit Badger split can leave it out: the next event sets it.
-			t.log.Warn("issue without its text record", "issue", id)
-			is.textDirty = true
-		}
-		is.setText()
-	}
 	err = t.db.IssueStatics(func(id uint64, data []byte) error {
 		if is := t.issues[id]; is != nil && !is.staticDirty {
 			if err := is.decodeStatic(data); err != nil {
@@ -472,6 +477,13 @@ func (t *Tracker) load() error {
 		return err
 	}
 	for id, is := range t.issues {
+		if !is.textUnstored && !texts[id] {
+			// Written with the issue's first record, so only a crash in a
+			// commit Badger split can leave it out: the next event sets it.
+			t.log.Warn("issue without its text record", "issue", id)
+			is.textDirty = true
+		}
+		is.setText()
 		if is.hasDeferred() {
 			t.deferred[id] = is
 		}
@@ -710,8 +722,8 @@ func (t *Tracker) commit(batch []*pending) {
 		for id, isNew := range touched {
 			is := t.issues[id]
 			is.countUsers(start, false)
-			ms := is.LastSeen.UnixMilli()
-			rec := storage.IssueRecord{ID: id, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
+			rec := is.record()
+			ms := rec.LastSeen
 			if isNew || (is.seenIndexed != ms && start.Sub(is.seenSaved) >= tagsEvery) {
 				// PrevLastSeen 0 (a new issue) also writes the hash index.
 				moved[id] = is.seenIndexed
@@ -726,8 +738,11 @@ func (t *Tracker) commit(batch []*pending) {
 			if isNew || is.staticDirty {
 				rec.Static, is.staticDirty = is.encodeStatic(), false
 			}
-			if isNew || is.textUnstored || (is.textDirty && start.Sub(is.textSaved) >= tagsEvery) {
-				rec.Text, is.textDirty, is.textUnstored, is.textSaved = is.encodeText(), false, false, start
+			if rec.Text == nil && (isNew || (is.textDirty && start.Sub(is.textSaved) >= tagsEvery)) {
+				rec.Text = is.encodeText()
+			}
+			if rec.Text != nil {
+				is.textDirty, is.textUnstored, is.textSaved = false, false, start
 			}
 			if is.usersDirty && (isNew || start.Sub(is.usersSaved) >= sketchEvery) {
 				if rec.Users, err = is.sketch(start); err != nil {
@@ -861,7 +876,7 @@ func (t *Tracker) saveDeferred(force bool) error {
 		if count {
 			is.countUsers(now, true)
 		}
-		rec := storage.IssueRecord{ID: is.ID, Project: is.Project, Hash: hashBytes(is.Hash), LastSeen: ms, PrevLastSeen: ms, Data: is.encode()}
+		rec := is.record()
 		if seen {
 			rec.PrevLastSeen, is.seenIndexed, is.seenSaved = is.seenIndexed, ms, now
 		}
@@ -879,7 +894,10 @@ func (t *Tracker) saveDeferred(force bool) error {
 			rec.Static, is.staticDirty = is.encodeStatic(), false
 		}
 		if text {
-			rec.Text, is.textDirty, is.textUnstored, is.textSaved = is.encodeText(), false, false, now
+			if rec.Text == nil {
+				rec.Text = is.encodeText()
+			}
+			is.textDirty, is.textUnstored, is.textSaved = false, false, now
 		}
 		recs = append(recs, rec)
 		written = append(written, is)
