@@ -50,6 +50,9 @@ type DB struct {
 	// codec compresses event bodies, with the dictionaries in dicts.
 	codec *codec
 	dicts *dicts
+	// journal holds the issue states written since the last checkpoint
+	// (journal.go).
+	journal journal
 	// firstNewID is the first series id leased by this process.
 	firstNewID uint64
 	// mayHaveStored reports whether Badger may hold series that are not in
@@ -231,6 +234,10 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*DB, error) 
 		undo()
 		return nil, fmt.Errorf("storage: cannot read the event dictionaries: %w", err)
 	}
+	if err := db.loadJournal(); err != nil {
+		undo()
+		return nil, err
+	}
 	if err := db.replay(); err != nil {
 		undo()
 		return nil, err
@@ -367,6 +374,9 @@ func (db *DB) Close() error {
 		}
 	}
 	var errs []error
+	if err := db.closeJournal(); err != nil {
+		errs = append(errs, err)
+	}
 	db.hmu.Lock()
 	if err := db.truncate(); err != nil {
 		errs = append(errs, err)
@@ -496,7 +506,15 @@ func (db *DB) registerMetrics() error {
 	if db.reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{db.gcRuns, db.deferred, db.pagedOut, lsm, vlog, budget} {
+	journal := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "telltale_storage_issue_journal_issues",
+		Help: "Issues whose latest state is in the issue journal and not yet in their own record (written at most a second later).",
+	}, func() float64 {
+		db.journal.mu.Lock()
+		defer db.journal.mu.Unlock()
+		return float64(len(db.journal.latest))
+	})
+	for _, c := range []prometheus.Collector{db.gcRuns, db.deferred, db.pagedOut, lsm, vlog, budget, journal} {
 		if err := db.reg.Register(c); err != nil {
 			for _, done := range db.collectors {
 				db.reg.Unregister(done)

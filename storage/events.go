@@ -84,7 +84,8 @@ type IssueRecord struct {
 	// from LastSeen the index entry moves to LastSeen; the tracker leaves
 	// it equal to defer that move.
 	PrevLastSeen int64
-	// Data is the encoded issue state.
+	// Data is the encoded issue state. WriteEvents keeps it (journal.go):
+	// it must not change once written.
 	Data []byte
 	// Text is the issue's text (title, culprit …), which changes with
 	// every event but is written at most every second: Data, written by
@@ -366,14 +367,21 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 			return fmt.Errorf("storage: cannot write event index: %w", err)
 		}
 	}
+	journaled := func(bool) {}
+	if len(issues) > 0 {
+		// The states first, in one journal entry (journal.go); then each
+		// issue's text before its static record: of a new issue cut by a
+		// crash in a split commit, the tracker drops what has no static
+		// record, so what it keeps has its text.
+		db.journal.mu.Lock()
+		defer db.journal.mu.Unlock()
+		var err error
+		if journaled, err = db.journal.write(wb, issues, nil, false); err != nil {
+			return fmt.Errorf("storage: cannot write issues: %w", err)
+		}
+	}
 	for i := range issues {
 		is := &issues[i]
-		if err := wb.Set(issueKey(is.ID), is.Data); err != nil {
-			return fmt.Errorf("storage: cannot write issue %d: %w", is.ID, err)
-		}
-		// Right after Data and before Static: of a new issue cut by a
-		// crash in a split commit, the tracker drops what has no Static,
-		// so what it keeps has its text.
 		if is.Text != nil {
 			if err := wb.Set(issueTextKey(is.ID), is.Text); err != nil {
 				return fmt.Errorf("storage: cannot write issue %d: %w", is.ID, err)
@@ -410,22 +418,52 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 			}
 		}
 	}
-	if err := wb.Commit(); err != nil {
+	err := wb.Commit()
+	journaled(err == nil)
+	if err != nil {
 		return fmt.Errorf("storage: cannot write %d events: %w", len(events), err)
 	}
 	return nil
 }
 
-// Issues calls fn for every stored issue, in id order. rec.Data is only
-// valid during the call.
+// Issues calls fn for every stored issue, in id order, with its latest
+// state: from the issue journal when it is newer than the record. rec.Data
+// is only valid during the call.
 func (db *DB) Issues(fn func(rec IssueRecord) error) error {
 	if err := db.acquire(); err != nil {
 		return err
 	}
 	defer db.release()
-	return db.scanRecords([]byte{prefixIssue}, 9, "issue", func(k, v []byte) error {
-		return fn(IssueRecord{ID: binary.BigEndian.Uint64(k[1:]), Data: v})
+	ids, states := db.journal.states()
+	// emit calls fn for the journal's issues before id (all: MaxUint64).
+	emit := func(id uint64) error {
+		for len(ids) > 0 && ids[0] < id {
+			if s := states[ids[0]]; s != nil {
+				if err := fn(IssueRecord{ID: ids[0], Data: s}); err != nil {
+					return err
+				}
+			}
+			ids = ids[1:]
+		}
+		return nil
+	}
+	err := db.scanRecords([]byte{prefixIssue}, 9, "issue", func(k, v []byte) error {
+		id := binary.BigEndian.Uint64(k[1:])
+		if err := emit(id); err != nil {
+			return err
+		}
+		if len(ids) > 0 && ids[0] == id {
+			ids = ids[1:]
+			if v = states[id]; v == nil {
+				return nil // deleted
+			}
+		}
+		return fn(IssueRecord{ID: id, Data: v})
 	})
+	if err != nil {
+		return err
+	}
+	return emit(math.MaxUint64)
 }
 
 // IssueSketches calls fn with the id and user sketch of every issue that
@@ -766,12 +804,22 @@ func (db *DB) DeleteIssue(rec IssueRecord) error {
 	if err != nil {
 		return err
 	}
+	// The issue's states in the journal would bring it back at the next
+	// Open: a deletion in the journal supersedes them.
+	db.journal.mu.Lock()
+	defer db.journal.mu.Unlock()
+	journaled, err := db.journal.write(wb, nil, []uint64{rec.ID}, false)
+	if err != nil {
+		return err
+	}
 	for _, k := range [][]byte{issueKey(rec.ID), issueUsersKey(rec.ID), issueStaticKey(rec.ID), issueTextKey(rec.ID), issueHashKey(rec.Project, rec.Hash), issueSeenKey(rec.Project, rec.LastSeen, rec.ID)} {
 		if err := wb.Delete(k); err != nil {
 			return err
 		}
 	}
-	if err := wb.Flush(); err != nil {
+	err = wb.Flush()
+	journaled(err == nil)
+	if err != nil {
 		return fmt.Errorf("storage: cannot delete issue %d: %w", rec.ID, err)
 	}
 	return nil

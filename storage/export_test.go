@@ -45,3 +45,53 @@ func SetKnownValuesLimitForTest(db *DB, n int) {
 	defer db.mu.Unlock()
 	db.knownLimit = n
 }
+
+// JournalEntriesForTest returns the number of issue journal entries (0x12)
+// stored.
+func JournalEntriesForTest(db *DB) (int, error) {
+	n := 0
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		it := keyIterator(txn, []byte{prefixIssueJournal})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// SetJournalEveryForTest sets how often writes checkpoint the issue journal.
+func SetJournalEveryForTest(db *DB, every time.Duration) {
+	db.journal.mu.Lock()
+	defer db.journal.mu.Unlock()
+	db.journal.every = every
+}
+
+// CrashCloseForTest closes db as a crash would leave the issue journal:
+// its entries stay, none is checkpointed.
+func CrashCloseForTest(db *DB) error {
+	db.journal.mu.Lock()
+	clear(db.journal.latest)
+	db.journal.first = db.journal.seq + 1
+	db.journal.mu.Unlock()
+	return db.Close()
+}
+
+// WriteJournalStatesForTest writes the journal's states to the issue
+// records and deletes no entry: a checkpoint cut by a crash.
+func WriteJournalStatesForTest(db *DB) error {
+	db.journal.mu.Lock()
+	defer db.journal.mu.Unlock()
+	wb := newTxnBatch(db.bdb)
+	defer wb.Discard()
+	if err := db.journal.checkpoint(wb, 0); err != nil {
+		return err
+	}
+	return wb.Commit()
+}
+
+// DecodeJournalForTest decodes an issue journal entry.
+func DecodeJournalForTest(v []byte, fn func(id uint64, state []byte)) error {
+	return decodeJournal(v, fn)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telltale-dev/telltale/aggregate/issues"
 	"github.com/telltale-dev/telltale/storage"
 )
 
@@ -55,7 +57,7 @@ func TestKill9AcknowledgedEvents(t *testing.T) {
 				var id [16]byte
 				copy(id[:], fmt.Sprintf("kill%012d", n))
 				hexID := hex.EncodeToString(id[:])
-				body := fmt.Sprintf("{\"event_id\":%q}\n{\"type\":\"event\"}\n{\"message\":\"flood %d\",\"level\":\"error\",\"exception\":[{\"type\":\"FloodError\",\"value\":\"n=%d\"}]}\n", hexID, n, n)
+				body := fmt.Sprintf("{\"event_id\":%q}\n{\"type\":\"event\"}\n{\"message\":\"flood %d\",\"level\":\"error\",\"exception\":[{\"type\":\"FloodError%d\",\"value\":\"n=%d\"}]}\n", hexID, n, n%5, n)
 				req, _ := http.NewRequest("POST", url, bytes.NewReader([]byte(body)))
 				req.Header.Set("X-Sentry-Auth", "Sentry sentry_version=7, sentry_key="+testKey)
 				resp, err := client.Do(req)
@@ -72,10 +74,13 @@ func TestKill9AcknowledgedEvents(t *testing.T) {
 			}
 		}()
 	}
+	// Past a second, so that commits have checkpointed the issue journal
+	// (storage/journal.go) before the kill, and written entries after.
+	start := time.Now()
 	eventually(t, "events acknowledged", func() error {
 		mu.Lock()
 		defer mu.Unlock()
-		if len(acked) < 300 {
+		if len(acked) < 300 || time.Since(start) < 1500*time.Millisecond {
 			return fmt.Errorf("%d acknowledged", len(acked))
 		}
 		return nil
@@ -104,5 +109,31 @@ func TestKill9AcknowledgedEvents(t *testing.T) {
 	if missing > 0 {
 		t.Fatalf("%d of %d acknowledged events lost after kill -9", missing, len(acked))
 	}
-	t.Logf("%d acknowledged events, all stored; %d sent", len(acked), seq.Load())
+
+	// Each issue's count, read back through the issue journal, is the
+	// number of its events stored: a commit writes both or neither.
+	tr, err := issues.New(issues.Config{}, db, nil, nil)
+	if err != nil {
+		t.Fatalf("issues after kill -9: %v", err)
+	}
+	var ids []uint64
+	if err := db.Issues(func(rec storage.IssueRecord) error { ids = append(ids, rec.ID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	stored := 0
+	for _, id := range ids {
+		is, ok := tr.Get(id)
+		evs, err := db.IssueEvents(id, 0, math.MaxInt, false)
+		if !ok || err != nil {
+			t.Fatalf("issue %d: %v, %v", id, ok, err)
+		}
+		if is.Count != uint64(len(evs)) {
+			t.Errorf("issue %d counts %d events, %d are stored", id, is.Count, len(evs))
+		}
+		stored += len(evs)
+	}
+	if stored < len(acked) {
+		t.Errorf("%d events stored in %d issues, %d were acknowledged", stored, len(ids), len(acked))
+	}
+	t.Logf("%d acknowledged events, all stored and counted in %d issues; %d stored, %d sent", len(acked), len(ids), stored, seq.Load())
 }
