@@ -300,10 +300,8 @@ func decodeIssue(data []byte) (*Issue, error) {
 			}
 			is.usersDirty = true
 		}
-		if is.Tags == nil {
-			is.Tags = make(map[string]map[string]uint64)
-		}
 		is.allTagsDirty = len(is.Tags) > 0
+		is.adoptTags()
 		is.staticDirty, is.textUnstored = true, true
 		return is, nil
 	}
@@ -317,7 +315,6 @@ func decodeIssue(data []byte) (*Issue, error) {
 	} else {
 		r.fail()
 	}
-	is.Tags = make(map[string]map[string]uint64)
 	if data[0] == issueFormat {
 		decodeWhole(r, is)
 	} else {

@@ -13,7 +13,7 @@ import (
 func stateOf(is *Issue) Issue {
 	c := *is
 	c.users, c.usersDirty = nil, false
-	c.Tags, c.changedTags, c.allTagsDirty, c.staticDirty = nil, nil, false, false
+	c.Tags, c.tags, c.changedTags, c.allTagsDirty, c.staticDirty = nil, nil, nil, false, false
 	c.textDirty, c.textUnstored, c.textSaved, c.usersCounted = false, false, time.Time{}, time.Time{}
 	c.lowerText = ""
 	c.usersSaved = c.usersSaved.UTC()
@@ -89,7 +89,9 @@ func TestIssueRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := json.Marshal(legacyIssue{Issue: is, Users: sketch})
+	// Earlier versions kept the tag counts in the issue (Tags).
+	withTags := copyIssue(is, true)
+	js, err := json.Marshal(legacyIssue{Issue: &withTags, Users: sketch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +102,8 @@ func TestIssueRecord(t *testing.T) {
 	if a, b := stateOf(old), stateOf(is); !reflect.DeepEqual(a, b) {
 		t.Fatalf("legacy issue differs:\n got %+v\nwant %+v", a, b)
 	}
-	if !reflect.DeepEqual(old.Tags, is.Tags) || !old.allTagsDirty {
-		t.Errorf("legacy tags %v (dirty %v), want %v", old.Tags, old.allTagsDirty, is.Tags)
+	if got, want := copyIssue(old, true).Tags, copyIssue(is, true).Tags; !reflect.DeepEqual(got, want) || !old.allTagsDirty {
+		t.Errorf("legacy tags %v (dirty %v), want %v", got, old.allTagsDirty, want)
 	}
 	if !old.staticDirty || !old.textUnstored {
 		t.Errorf("a legacy record is not marked to have its static part (%v) and text (%v) written", old.staticDirty, old.textUnstored)

@@ -217,7 +217,7 @@ func (f *Filter) match(is *Issue, text string) bool {
 		return false
 	}
 	for _, tg := range f.Tags {
-		if is.Tags[tg.Key][tg.Value] == 0 {
+		if is.countOf(tg.Key, tg.Value) == 0 {
 			return false
 		}
 	}

@@ -164,7 +164,8 @@ type Issue struct {
 	Releases     []string  `json:"releases,omitempty"`
 	Environments []string  `json:"environments,omitempty"`
 	// Tags counts events by tag key and value (bounded: past the bounds
-	// values are counted as "(other)").
+	// values are counted as "(other)"). Only a copy (Get, List with tags)
+	// has it; the tracker's own issue counts in tags.
 	Tags map[string]map[string]uint64 `json:"tags,omitempty"`
 	// Hourly and Daily count events per hour (the last 24) and per day
 	// (the last 14); bucket i covers [Start+i×step, Start+(i+1)×step).
@@ -184,9 +185,13 @@ type Issue struct {
 	// tagsEvery.
 	usersUncounted bool
 	usersCounted   time.Time
+	// tags counts events by tag key and value. An event's tag that is
+	// already counted costs two map lookups: the counts are pointers, and
+	// each marks itself changed.
+	tags map[string]map[string]*tagCount
 	// changedTags are the tag values counted since the state was last
 	// written; allTagsDirty is set when all must be (a legacy record).
-	changedTags  map[tagValue]tagValue // each to itself: the copy kept
+	changedTags  []*tagCount
 	allTagsDirty bool
 	tagsSaved    time.Time
 	// staticDirty is set when the static record (encodeStatic) has not
@@ -808,12 +813,7 @@ func (t *Tracker) loadTags(only map[uint64]bool) error {
 		if is == nil || is.allTagsDirty {
 			return nil
 		}
-		vals := is.Tags[tc.Key]
-		if vals == nil {
-			vals = map[string]uint64{}
-			is.Tags[tc.Key] = vals
-		}
-		vals[tc.Value] = tc.Count
+		is.tagCount(tc.Key, tc.Value).n = tc.Count
 		return nil
 	})
 }
@@ -997,7 +997,7 @@ func newIssue(id uint64, in *Incoming) *Issue {
 		Platform: strings.Clone(d.Platform), Logger: strings.Clone(d.Logger),
 		Status: StatusUnresolved, Substatus: "new",
 		FirstSeen: d.Timestamp, FirstRelease: strings.Clone(bounded(d.Release, maxReleaseLen)),
-		Tags:  map[string]map[string]uint64{},
+		tags:  map[string]map[string]*tagCount{},
 		users: hyperloglog.New14(),
 	}
 	for _, c := range g.Components {
@@ -1082,32 +1082,72 @@ func (is *Issue) countTag(k, v string) {
 	if k == "" || v == "" || len(k) > maxTagKeyLen || len(v) > maxTagValueLen {
 		return
 	}
-	vals, ok := is.Tags[k]
-	if !ok {
-		if len(is.Tags) >= maxTagKeys {
+	c := is.tags[k][v]
+	if c == nil {
+		vals, ok := is.tags[k]
+		if !ok && len(is.tags) >= maxTagKeys {
 			return
 		}
-		vals = map[string]uint64{}
-		is.Tags[strings.Clone(k)] = vals
-	}
-	if len(vals) >= maxTagValues {
-		if _, ok := vals[v]; !ok {
+		if len(vals) >= maxTagValues {
 			v = otherTagValue
 		}
+		c = is.tagCount(k, v)
 	}
-	// k and v may be substrings of the event's payload (see newIssue), and
-	// a map assignment stores the key it is given, even over an equal one
-	// already there. So the count is stored under the copy the changed set
-	// holds, made once per value between two saves, not once per event.
-	tv, ok := is.changedTags[tagValue{k, v}]
+	c.n++
+	if !c.changed {
+		c.changed = true
+		is.changedTags = append(is.changedTags, c)
+	}
+}
+
+// tagCount is an issue's count of one tag value.
+type tagCount struct {
+	// key and value are the issue's own copies: an event's strings share
+	// its payload (see newIssue).
+	key, value string
+	n          uint64
+	changed    bool // in changedTags
+}
+
+// tagCount returns the count of tag k=v, adding it (at 0) if needed.
+func (is *Issue) tagCount(k, v string) *tagCount {
+	if is.tags == nil {
+		is.tags = map[string]map[string]*tagCount{}
+	}
+	vals, ok := is.tags[k]
 	if !ok {
-		tv = tagValue{strings.Clone(k), strings.Clone(v)}
-		if is.changedTags == nil {
-			is.changedTags = make(map[tagValue]tagValue)
-		}
-		is.changedTags[tv] = tv
+		k = strings.Clone(k)
+		vals = map[string]*tagCount{}
+		is.tags[k] = vals
 	}
-	vals[tv.Value]++
+	c := vals[v]
+	if c == nil {
+		if ok {
+			k = strings.Clone(k)
+		}
+		c = &tagCount{key: k, value: strings.Clone(v)}
+		vals[c.value] = c
+	}
+	return c
+}
+
+// countOf returns the number of events with tag k=v.
+func (is *Issue) countOf(k, v string) uint64 {
+	if c := is.tags[k][v]; c != nil {
+		return c.n
+	}
+	return 0
+}
+
+// adoptTags moves the counts of Tags, as a legacy record decodes them,
+// into tags.
+func (is *Issue) adoptTags() {
+	for k, vals := range is.Tags {
+		for v, n := range vals {
+			is.tagCount(k, v).n = n
+		}
+	}
+	is.Tags = nil
 }
 
 // takeTagCounts returns the current counts of the tag values changed since
@@ -1115,25 +1155,26 @@ func (is *Issue) countTag(k, v string) {
 func (is *Issue) takeTagCounts() []storage.TagCount {
 	var out []storage.TagCount
 	if is.allTagsDirty {
-		for k, vals := range is.Tags {
-			for v, n := range vals {
-				out = append(out, storage.TagCount{Key: k, Value: v, Count: n})
+		for _, vals := range is.tags {
+			for _, c := range vals {
+				out = append(out, storage.TagCount{Key: c.key, Value: c.value, Count: c.n})
 			}
 		}
 	} else {
-		for tv := range is.changedTags {
-			if n := is.Tags[tv.Key][tv.Value]; n > 0 {
-				out = append(out, storage.TagCount{Key: tv.Key, Value: tv.Value, Count: n})
+		for _, c := range is.changedTags {
+			if c.n > 0 {
+				out = append(out, storage.TagCount{Key: c.key, Value: c.value, Count: c.n})
 			}
 		}
 	}
+	for _, c := range is.changedTags {
+		c.changed = false
+	}
 	is.allTagsDirty = false
-	clear(is.changedTags)
+	clear(is.changedTags) // hold no counts of a deleted issue
+	is.changedTags = is.changedTags[:0]
 	return out
 }
-
-// tagValue is a tag key and value.
-type tagValue struct{ Key, Value string }
 
 // bounded returns s, or "" when it is longer than n bytes.
 func bounded(s string, n int) string {
@@ -1197,16 +1238,16 @@ func copyIssue(is *Issue, withTags bool) Issue {
 	c.Environments = slices.Clone(is.Environments)
 	c.Hourly = slices.Clone(is.Hourly)
 	c.Daily = slices.Clone(is.Daily)
-	c.changedTags, c.lowerText = nil, ""
+	c.tags, c.changedTags, c.lowerText = nil, nil, ""
 	if !withTags {
 		c.Tags = nil
 		return c
 	}
-	c.Tags = make(map[string]map[string]uint64, len(is.Tags))
-	for k, vs := range is.Tags {
+	c.Tags = make(map[string]map[string]uint64, len(is.tags))
+	for k, vs := range is.tags {
 		m := make(map[string]uint64, len(vs))
-		for v, n := range vs {
-			m[v] = n
+		for v, tc := range vs {
+			m[v] = tc.n
 		}
 		c.Tags[k] = m
 	}

@@ -498,10 +498,12 @@ func TestIssueKeepsCopies(t *testing.T) {
 	for _, s := range append(is.Releases, is.Environments...) {
 		check("release or environment", s)
 	}
-	for k, vals := range is.Tags {
+	for k, vals := range is.tags {
 		check("tag key", k)
-		for v := range vals {
+		for v, c := range vals {
 			check("tag value", v)
+			check("tag count's key", c.key)
+			check("tag count's value", c.value)
 		}
 	}
 	for _, c := range is.Components {
@@ -509,15 +511,11 @@ func TestIssueKeepsCopies(t *testing.T) {
 			check("component value", v)
 		}
 	}
-	for tv := range is.changedTags {
-		check("changed tag key", tv.Key)
-		check("changed tag value", tv.Value)
-	}
 	if len(is.changedTags) == 0 {
 		t.Error("no changed tags after the second event")
 	}
-	if is.Tags["region"]["eu"] != 2 || is.Metadata.Function != "handler" {
-		t.Errorf("state: tags %v, metadata %+v", is.Tags, is.Metadata)
+	if is.countOf("region", "eu") != 2 || is.Metadata.Function != "handler" {
+		t.Errorf("state: region=eu %d, metadata %+v", is.countOf("region", "eu"), is.Metadata)
 	}
 }
 
