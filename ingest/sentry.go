@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -639,15 +638,13 @@ func (s *Sentry) store(ctx *fasthttp.RequestCtx, sc *reqScratch, proj *issues.Pr
 		return "", reject(fasthttp.StatusBadRequest, "bad_event_id", "bad event id %q", ev.EventID)
 	}
 	in.Group = sc.grp.Group(in.Doc.Grouping())
-	// Not derived from ctx: a context derived from a fasthttp.RequestCtx,
+	// A timeout, not ctx: a context derived from a fasthttp.RequestCtx,
 	// which is not one of the context package's own, costs a goroutine per
 	// request watching its Done channel (measured: a goroutine wake-up per
 	// event in the scheduler trace of a flood). That channel only closes at
 	// shutdown, and then the event should still get the answer of its
 	// commit, which Close drains.
-	c, cancel := context.WithTimeout(context.Background(), s.cfg.SubmitTimeout)
-	defer cancel()
-	if _, err := s.tracker.Submit(c, in); err != nil {
+	if _, err := s.tracker.SubmitTimeout(in, s.cfg.SubmitTimeout); err != nil {
 		switch {
 		case errors.Is(err, issues.ErrQueueFull):
 			e := reject(fasthttp.StatusTooManyRequests, "queue_full", "ingest queue full, retry later")

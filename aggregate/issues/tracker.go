@@ -551,6 +551,39 @@ func hashBytes(h string) [16]byte {
 // returned: the caller may reuse the buffer the event was decoded from in
 // place, as the ingest path does.
 func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
+	id, err := t.submit(in, ctx.Done(), nil)
+	if errors.Is(err, errGaveUp) {
+		err = ctx.Err()
+	}
+	return id, err
+}
+
+// SubmitTimeout is Submit with a context that times out after d, without
+// the context: a timeout context costs four allocations and a timer per
+// event, where SubmitTimeout reuses pooled timers.
+func (t *Tracker) SubmitTimeout(in *Incoming, d time.Duration) (uint64, error) {
+	tm, _ := timers.Get().(*time.Timer)
+	if tm == nil {
+		tm = time.NewTimer(d)
+	} else {
+		tm.Reset(d)
+	}
+	id, err := t.submit(in, nil, tm.C)
+	tm.Stop() // since Go 1.23 no stale tick is left to receive
+	timers.Put(tm)
+	if errors.Is(err, errGaveUp) {
+		err = context.DeadlineExceeded
+	}
+	return id, err
+}
+
+var timers sync.Pool // of *time.Timer, for SubmitTimeout
+
+// errGaveUp is submit's error when done or expired fired first.
+var errGaveUp = errors.New("issues: gave up waiting")
+
+// submit is Submit, giving up when done closes or expired fires.
+func (t *Tracker) submit(in *Incoming, done <-chan struct{}, expired <-chan time.Time) (uint64, error) {
 	// Refuse before encoding the event when the queue is already full:
 	// under overload the 429 should cost as little as possible.
 	if len(t.queue) == cap(t.queue) {
@@ -585,17 +618,18 @@ func (t *Tracker) Submit(ctx context.Context, in *Incoming) (uint64, error) {
 	select {
 	case r := <-p.done:
 		return r.issue, r.err
-	case <-ctx.Done():
-		if !p.state.CompareAndSwap(pendingQueued, pendingWithdrawn) {
-			// A commit has the event. Applying it to the issue state is
-			// quick, and then in is released: wait for that (rather than
-			// for the write to disk, which may be what takes so long).
-			for p.state.Load() == pendingTaken {
-				time.Sleep(100 * time.Microsecond)
-			}
-		}
-		return 0, ctx.Err()
+	case <-done:
+	case <-expired:
 	}
+	if !p.state.CompareAndSwap(pendingQueued, pendingWithdrawn) {
+		// A commit has the event. Applying it to the issue state is
+		// quick, and then in is released: wait for that (rather than for
+		// the write to disk, which may be what takes so long).
+		for p.state.Load() == pendingTaken {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	return 0, errGaveUp
 }
 
 // Run commits queued events until Close has been called and the queue is

@@ -56,11 +56,19 @@ func TestSubmitWithdraw(t *testing.T) {
 		issue uint64
 		err   error
 	}
-	submit := func(ctx context.Context, n int) chan answer {
+	// submit submits event n with Submit(ctx), or SubmitTimeout when
+	// timeout is set.
+	submit := func(ctx context.Context, timeout time.Duration, n int) chan answer {
 		c := make(chan answer, 1)
 		go func() {
 			ev := in(n)
-			id, err := tr.Submit(ctx, ev)
+			var id uint64
+			var err error
+			if timeout > 0 {
+				id, err = tr.SubmitTimeout(ev, timeout)
+			} else {
+				id, err = tr.Submit(ctx, ev)
+			}
 			for i := range ev.Payload {
 				ev.Payload[i] = 'X'
 			}
@@ -79,19 +87,17 @@ func TestSubmitWithdraw(t *testing.T) {
 		}
 	}
 
-	first := submit(context.Background(), 1)
+	first := submit(context.Background(), 0, 1)
 	<-entered // the first commit is writing
 
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	second := submit(ctx2, 2)
-	time.Sleep(20 * time.Millisecond) // queued behind the first commit
-	cancel2()
-	if a := wait("a queued event", second); !errors.Is(a.err, context.Canceled) {
-		t.Fatalf("a queued event whose wait ended: %+v, want context.Canceled", a)
+	// Queued behind the first commit until its timeout.
+	second := submit(context.Background(), 20*time.Millisecond, 2)
+	if a := wait("a queued event", second); !errors.Is(a.err, context.DeadlineExceeded) {
+		t.Fatalf("a queued event whose wait ended: %+v, want context.DeadlineExceeded", a)
 	}
 
 	ctx3, cancel3 := context.WithCancel(context.Background())
-	third := submit(ctx3, 3)
+	third := submit(ctx3, 0, 3)
 	time.Sleep(20 * time.Millisecond)
 	close(unblock[0])
 	if a := wait("the first event", first); a.err != nil {
@@ -106,7 +112,8 @@ func TestSubmitWithdraw(t *testing.T) {
 
 	// Once the second commit is done, the third event is there and the
 	// second is not.
-	if a := wait("a later event", submit(context.Background(), 4)); a.err != nil {
+	// With the timer the second one used, from the pool.
+	if a := wait("a later event", submit(context.Background(), 10*time.Second, 4)); a.err != nil {
 		t.Fatal(a.err)
 	}
 	if _, err := tr.Event(1, fmt.Sprintf("%x", "event00000000002")); !errors.Is(err, ErrNotFound) {
