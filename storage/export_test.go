@@ -25,10 +25,13 @@ func CachedSeriesForTest(db *DB) int {
 func SetNowForTest(db *DB, now func() time.Time) { db.now = now }
 
 // FlushRecordsForTest returns the number of flush records (0x05) in db.
-func FlushRecordsForTest(db *DB) (int, error) {
+func FlushRecordsForTest(db *DB) (int, error) { return countKeys(db, prefixFlush) }
+
+// countKeys returns the number of keys with prefix in db.
+func countKeys(db *DB, prefix byte) (int, error) {
 	n := 0
 	err := db.bdb.View(func(txn *badger.Txn) error {
-		it := keyIterator(txn, []byte{prefixFlush})
+		it := keyIterator(txn, []byte{prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			n++
@@ -48,18 +51,7 @@ func SetKnownValuesLimitForTest(db *DB, n int) {
 
 // JournalEntriesForTest returns the number of issue journal entries (0x12)
 // stored.
-func JournalEntriesForTest(db *DB) (int, error) {
-	n := 0
-	err := db.bdb.View(func(txn *badger.Txn) error {
-		it := keyIterator(txn, []byte{prefixIssueJournal})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			n++
-		}
-		return nil
-	})
-	return n, err
-}
+func JournalEntriesForTest(db *DB) (int, error) { return countKeys(db, prefixIssueJournal) }
 
 // SetJournalEveryForTest sets how often writes checkpoint the issue journal.
 func SetJournalEveryForTest(db *DB, every time.Duration) {
