@@ -217,4 +217,7 @@ func TestWriteEventsManyTransactions(t *testing.T) {
 	if id, ok, err := db.IssueByHash(1, hashOf("big")); err != nil || !ok || id != issue {
 		t.Fatalf("IssueByHash = %d, %v, %v", id, ok, err)
 	}
+	if got := issueStates(t, db); got != fmt.Sprintf("%d=state", issue) {
+		t.Fatalf("issues after a commit of several transactions: %q", got)
+	}
 }
