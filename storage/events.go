@@ -499,12 +499,21 @@ func (db *DB) issueParts(prefix byte, what string, fn func(id uint64, data []byt
 // IssueTags calls fn with every stored tag count, grouped by issue in id
 // order.
 func (db *DB) IssueTags(fn func(issue uint64, tc TagCount) error) error {
+	return db.issueTags([]byte{prefixIssueTag}, fn)
+}
+
+// IssueTagsOf calls fn with the stored tag counts of issue id.
+func (db *DB) IssueTagsOf(id uint64, fn func(tc TagCount) error) error {
+	prefix := binary.BigEndian.AppendUint64([]byte{prefixIssueTag}, id)
+	return db.issueTags(prefix, func(_ uint64, tc TagCount) error { return fn(tc) })
+}
+
+func (db *DB) issueTags(prefix []byte, fn func(issue uint64, tc TagCount) error) error {
 	if err := db.acquire(); err != nil {
 		return err
 	}
 	defer db.release()
 	return db.bdb.View(func(txn *badger.Txn) error {
-		prefix := []byte{prefixIssueTag}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
@@ -527,6 +536,48 @@ func (db *DB) IssueTags(fn func(issue uint64, tc TagCount) error) error {
 		}
 		return nil
 	})
+}
+
+// Issue returns the latest state of issue id (IssueRecord.Data), and
+// false when none is stored.
+func (db *DB) Issue(id uint64) ([]byte, bool, error) {
+	db.journal.mu.Lock()
+	state, ok := db.journal.latest[id]
+	db.journal.mu.Unlock()
+	if ok {
+		return state, state != nil, nil
+	}
+	return db.getValue(issueKey(id), "issue")
+}
+
+// IssueText returns the text record of issue id (IssueRecord.Text), and
+// false when none is stored.
+func (db *DB) IssueText(id uint64) ([]byte, bool, error) {
+	return db.getValue(issueTextKey(id), "issue text")
+}
+
+// getValue returns a copy of the value of key.
+func (db *DB) getValue(key []byte, what string) ([]byte, bool, error) {
+	if err := db.acquire(); err != nil {
+		return nil, false, err
+	}
+	defer db.release()
+	var v []byte
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		v, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("storage: %s: %w", what, err)
+	}
+	return v, true, nil
 }
 
 // scanRecords calls fn with the key and value of every record under

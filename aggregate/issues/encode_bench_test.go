@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/telltale-dev/telltale/aggregate/grouping"
+	"github.com/telltale-dev/telltale/storage"
+	"github.com/telltale-dev/telltale/storage/storagetest"
 )
 
 // benchIssue returns an issue that has taken n events shaped like the load
@@ -177,5 +179,39 @@ func BenchmarkIssueTags(b *testing.B) {
 		if i++; i%1024 == 0 {
 			is.takeTagCounts() // as a commit does, at most once a second
 		}
+	}
+}
+
+// BenchmarkReload measures the reload after a failed commit of one issue,
+// in a store of 20 000 issues with their text and a tag count each. It
+// runs under the tracker's lock, so ingest and the API wait for it.
+func BenchmarkReload(b *testing.B) {
+	db := storagetest.OpenTemp(b)
+	now := time.Now().UTC()
+	var recs []storage.IssueRecord
+	for i := range 20_000 {
+		d := &Doc{Timestamp: now, Tags: []Tag{{Key: "region", Value: "eu"}}, Exceptions: []grouping.Exception{{Type: fmt.Sprint("E", i), Value: "x"}}}
+		is := newIssue(uint64(i+1), &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())})
+		is.apply(&Incoming{Project: 1, Doc: d})
+		rec := is.record()
+		rec.PrevLastSeen, rec.Text, rec.Static, rec.Tags = 0, is.encodeText(), is.encodeStatic(), is.takeTagCounts()
+		recs = append(recs, rec)
+		if len(recs) == 1000 {
+			if err := db.WriteEvents(nil, recs); err != nil {
+				b.Fatal(err)
+			}
+			recs = recs[:0]
+		}
+	}
+	t, err := New(Config{}, db, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	touched := map[uint64]bool{10_000: false}
+	for b.Loop() {
+		t.reload(touched)
+	}
+	if is, ok := t.Get(10_000); !ok || is.Count != 1 || is.Tags["region"]["eu"] != 1 {
+		b.Fatalf("reloaded issue: %+v", is)
 	}
 }

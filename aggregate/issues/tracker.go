@@ -463,7 +463,7 @@ func (t *Tracker) load() error {
 		}
 		t.byHash[issueKey{is.Project, hashBytes(is.Hash)}] = id
 	}
-	if err := t.loadTags(nil); err != nil {
+	if err := t.loadTags(); err != nil {
 		return err
 	}
 	if err := t.loadSeen(); err != nil {
@@ -834,15 +834,9 @@ func (t *Tracker) commit(batch []*pending) {
 	}
 }
 
-// loadTags reads the stored tag counts of the issues in only (all when
-// nil).
-func (t *Tracker) loadTags(only map[uint64]bool) error {
+// loadTags reads the stored tag counts of every issue.
+func (t *Tracker) loadTags() error {
 	return t.db.IssueTags(func(id uint64, tc storage.TagCount) error {
-		if only != nil {
-			if _, ok := only[id]; !ok {
-				return nil
-			}
-		}
 		is := t.issues[id]
 		if is == nil || is.allTagsDirty {
 			return nil
@@ -978,22 +972,28 @@ func (t *Tracker) reload(touched map[uint64]bool) {
 		}
 		delete(t.issues, id)
 	}
+	// Only the touched issues are read, each by its keys: a scan of every
+	// issue's records, under mu, would stall ingest and the API for
+	// seconds in a large store, at the moment the disk already fails.
 	stored := map[uint64]*Issue{}
-	_ = t.db.Issues(func(rec storage.IssueRecord) error {
-		if created, ok := touched[rec.ID]; ok && !created {
-			if is, err := decodeIssue(rec.Data); err == nil {
-				stored[rec.ID] = is
-			}
-		}
-		return nil
-	})
 	texts := map[uint64]bool{}
-	_ = t.db.IssueTexts(func(id uint64, data []byte) error {
-		if is := stored[id]; is != nil && !is.textUnstored && is.decodeText(data) == nil {
+	for id, created := range touched {
+		if created {
+			continue
+		}
+		data, ok, err := t.db.Issue(id)
+		if err != nil || !ok {
+			continue
+		}
+		is, err := decodeIssue(data)
+		if err != nil {
+			continue
+		}
+		stored[id] = is
+		if text, ok, err := t.db.IssueText(id); err == nil && ok && !is.textUnstored && is.decodeText(text) == nil {
 			texts[id] = true
 		}
-		return nil
-	})
+	}
 	for id, is := range stored {
 		// The sketch in memory may count users of the failed batch: a
 		// slight overcount, not worth a read of every stored sketch.
@@ -1015,8 +1015,17 @@ func (t *Tracker) reload(touched map[uint64]bool) {
 			t.deferred[id] = is
 		}
 	}
-	if err := t.loadTags(touched); err != nil {
-		t.log.Error("cannot reload tag counts", "err", err)
+	for id, is := range stored {
+		if is.allTagsDirty {
+			continue
+		}
+		err := t.db.IssueTagsOf(id, func(tc storage.TagCount) error {
+			is.tagCount(tc.Key, tc.Value).n = tc.Count
+			return nil
+		})
+		if err != nil {
+			t.log.Error("cannot reload tag counts", "issue", id, "err", err)
+		}
 	}
 }
 

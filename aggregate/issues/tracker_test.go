@@ -225,10 +225,14 @@ func TestTrackerFailedCommit(t *testing.T) {
 	}
 	go tr.Run()
 	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
-	doc := func(typ string, at time.Duration) *Doc {
+	// With a stack frame the exception's value is not grouped on: it
+	// only changes the title.
+	yes := true
+	docV := func(typ, value string, at time.Duration) *Doc {
 		return &Doc{Timestamp: t0.Add(at), Level: "error", Tags: []Tag{{Key: "region", Value: "eu"}}, User: &User{ID: typ + at.String()},
-			Exceptions: []grouping.Exception{{Type: typ, Value: "failed"}}}
+			Exceptions: []grouping.Exception{{Type: typ, Value: value, Frames: []grouping.Frame{{Filename: "main.go", Function: "handler", InApp: &yes}}}}}
 	}
+	doc := func(typ string, at time.Duration) *Doc { return docV(typ, "failed", at) }
 	try := func(n int, d *Doc) (uint64, error) {
 		in := &Incoming{Project: 1, Doc: d, Group: grouping.Group(d.Grouping())}
 		copy(in.EventID[:], fmt.Sprintf("event%011d", n))
@@ -237,15 +241,15 @@ func TestTrackerFailedCommit(t *testing.T) {
 	a := submit(t, tr, 1, doc("A", 0))
 
 	fail.Store(true)
-	if _, err := try(2, doc("A", time.Minute)); !errors.Is(err, errDisk) {
+	if _, err := try(2, docV("A", "failed later", time.Minute)); !errors.Is(err, errDisk) {
 		t.Fatalf("event of a failed commit: %v, want the write error", err)
 	}
 	if _, err := try(3, doc("B", time.Minute)); !errors.Is(err, errDisk) {
 		t.Fatalf("new issue's event of a failed commit: %v, want the write error", err)
 	}
 	is, _ := tr.Get(a)
-	if is.Count != 1 || is.Tags["region"]["eu"] != 1 || !is.LastSeen.Equal(t0) {
-		t.Errorf("A after a failed commit: count %d, region %d, last seen %v; want its state before", is.Count, is.Tags["region"]["eu"], is.LastSeen)
+	if is.Count != 1 || is.Tags["region"]["eu"] != 1 || !is.LastSeen.Equal(t0) || is.Title != "A: failed" {
+		t.Errorf("A after a failed commit: count %d, region %d, last seen %v, title %q; want its state before", is.Count, is.Tags["region"]["eu"], is.LastSeen, is.Title)
 	}
 	if _, total := tr.List(Filter{}, SortDate, 0, 10); total != 1 {
 		t.Errorf("%d issues after a failed commit that created one, want 1", total)
