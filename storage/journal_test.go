@@ -65,6 +65,19 @@ func TestIssueJournal(t *testing.T) {
 		if got := issueStates(t, db); got != states {
 			t.Errorf("issues: %q, want %q", got, states)
 		}
+		// Each issue read by its id agrees with the scan.
+		for id := uint64(1); id <= 5; id++ {
+			data, ok, err := db.Issue(id)
+			want, in := "", false
+			for _, st := range strings.Fields(states) {
+				if k, v, _ := strings.Cut(st, "="); k == fmt.Sprint(id) {
+					want, in = v, true
+				}
+			}
+			if err != nil || ok != in || string(data) != want {
+				t.Errorf("Issue(%d) = %q, %v, %v; want %q, %v", id, data, ok, err, want, in)
+			}
+		}
 		if got := journalEntries(t, db); got != entries {
 			t.Errorf("%d journal entries, want %d", got, entries)
 		}
