@@ -376,7 +376,7 @@ func (db *DB) WriteEvents(events []EventRecord, issues []IssueRecord) error {
 		db.journal.mu.Lock()
 		defer db.journal.mu.Unlock()
 		var err error
-		if journaled, err = db.journal.write(wb, issues, nil, false); err != nil {
+		if journaled, err = db.journal.write(wb, issues, nil); err != nil {
 			return fmt.Errorf("storage: cannot write issues: %w", err)
 		}
 	}
@@ -859,7 +859,7 @@ func (db *DB) DeleteIssue(rec IssueRecord) error {
 	// Open: a deletion in the journal supersedes them.
 	db.journal.mu.Lock()
 	defer db.journal.mu.Unlock()
-	journaled, err := db.journal.write(wb, nil, []uint64{rec.ID}, false)
+	journaled, err := db.journal.write(wb, nil, []uint64{rec.ID})
 	if err != nil {
 		return err
 	}
