@@ -71,9 +71,10 @@ func healthDashboard() *dashboard.DashboardBuilder {
 			q{rate("telltale_statsd_tags_dropped_total", self, ""), "malformed tags"},
 			q{rate("telltale_statsd_tcp_connections_rejected_total", self, ""), "TCP connections refused"},
 			q{rate("telltale_aggregate_samples_dropped_total", self, "reason"), "aggregator: {{reason}}"})).
-		WithPanel(graph("Queues and connections", "Chunks of UDP datagrams waiting for a worker, events waiting for their group commit, and open statsd TCP connections.", "short", 12,
+		WithPanel(graph("Queues and connections", "Chunks of UDP datagrams waiting for a worker, events waiting for their group commit, issue states in the issue journal not yet in their records (written within a second), and open statsd TCP connections.", "short", 12,
 			q{sumBy("", "telltale_statsd_udp_queue_length{"+self+"}"), "UDP queue (chunks)"},
 			q{sumBy("", "telltale_sentry_commit_queue_length{"+self+"}"), "Sentry commit queue (events)"},
+			q{sumBy("", "telltale_storage_issue_journal_issues{"+self+"}"), "issue journal (issues)"},
 			q{sumBy("", "telltale_statsd_tcp_connections{"+self+"}"), "statsd TCP connections"})).
 		WithPanel(graph("HTTP requests/s", "Requests to Telltale's HTTP listener by handler and status code.", "reqps", 12,
 			q{rate("telltale_http_requests_total", self, "handler, code"), "{{handler}} {{code}}"})).
