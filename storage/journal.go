@@ -13,13 +13,15 @@ import (
 // Each commit of the Sentry committer changes the state (IssueRecord.Data)
 // of every issue its events fall in: about 40 issues per commit in a flood
 // of 100 groups, at 170 commits a second. Written to their own records
-// (0x08), those states were 40 small entries per commit: skiplist inserts,
-// memtable-log bytes, and about half of what Badger flushed and compacted
-// (measured with pair.sh: not writing them at all took 4–7 % off the
-// server's CPU per event in a flood; the journal takes 3–4 % off).
+// (0x08), those states were 40 small entries per commit: a third of the
+// skiplist inserts, and about half of the memtable bytes Badger logged,
+// flushed and compacted (measured with pair.sh: not writing them at all
+// took 4–7 % off the server's CPU per event in a flood; the journal takes
+// 3–4 % off).
 //
 // A write instead puts the states it carries into one journal entry
-// (0x12 seq → ids and states), and the journal keeps the latest state of
+// (0x12 seq → ids and states; in a flood it passes the value threshold and
+// goes to the value log whole), and the journal keeps the latest state of
 // each issue in memory. At most every journalEvery, the next write also
 // writes those states to the issues' records and deletes the entries before
 // its own; Close does the same. Open reads the entries that are left, in
