@@ -673,31 +673,14 @@ func newestFirst(txn *badger.Txn, prefix []byte, before int64, keyLen int, what 
 
 // IssueByHash returns the id of the issue of project with grouping hash.
 func (db *DB) IssueByHash(project uint32, hash [16]byte) (uint64, bool, error) {
-	if err := db.acquire(); err != nil {
+	v, ok, err := db.getValue(issueHashKey(project, hash), "issue by hash")
+	if err != nil || !ok {
 		return 0, false, err
 	}
-	defer db.release()
-	var id uint64
-	err := db.bdb.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(issueHashKey(project, hash))
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			if len(v) != 8 {
-				return fmt.Errorf("%w: issue hash value of %d bytes", ErrCorrupt, len(v))
-			}
-			id = binary.BigEndian.Uint64(v)
-			return nil
-		})
-	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return 0, false, nil
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("storage: issue by hash: %w: value of %d bytes", ErrCorrupt, len(v))
 	}
-	if err != nil {
-		return 0, false, fmt.Errorf("storage: issue by hash: %w", err)
-	}
-	return id, true, nil
+	return binary.BigEndian.Uint64(v), true, nil
 }
 
 // IssuesBySeen returns the ids of project's issues by last seen, newest

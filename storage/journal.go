@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -219,13 +220,7 @@ func (db *DB) closeJournal() error {
 // sorted, and those states (nil: deleted).
 func (j *journal) states() ([]uint64, map[uint64][]byte) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	ids := make([]uint64, 0, len(j.latest))
-	states := make(map[uint64][]byte, len(j.latest))
-	for id, s := range j.latest {
-		ids = append(ids, id)
-		states[id] = s
-	}
-	slices.Sort(ids)
-	return ids, states
+	states := maps.Clone(j.latest)
+	j.mu.Unlock()
+	return slices.Sorted(maps.Keys(states)), states
 }

@@ -17,10 +17,10 @@ import (
 // uvarint-length-prefixed strings and lists, times as a presence byte then
 // Unix seconds (varint) and nanoseconds (uvarint).
 //
-// Every commit writes the record of each issue it touches, so that record
-// holds only what must be exact after a crash: counts, times, status and
-// the hourly and daily series (issueFormatCounts, about 100 bytes). The
-// text that follows the latest event (title, culprit, metadata, level,
+// Every commit writes the record of each issue it touches (in storage's
+// issue journal), so that record holds only what must be exact after a
+// crash: counts, times, status and the hourly and daily series
+// (issueFormatCounts, about 100 bytes). The text that follows the latest event (title, culprit, metadata, level,
 // releases, environments) is a record of its own (encodeText), written at
 // most every tagsEvery like the tag counts: with it, the record had been
 // about 450 bytes, the most of what a flood put in Badger's memtables,
@@ -88,12 +88,19 @@ func (is *Issue) decodeText(data []byte) error {
 		return fmt.Errorf("unknown issue text record format %x", data[:min(len(data), 1)])
 	}
 	r := &reader{b: data[1:]}
+	r.titles(is)
+	is.FirstRelease, is.LastRelease = r.str(), r.str()
+	is.Releases, is.Environments = r.list(), r.list()
+	return r.done()
+}
+
+// titles reads the strings both records that hold the text (encodeText's
+// and the whole one of issueFormat) start with.
+func (r *reader) titles(is *Issue) {
 	m := &is.Metadata
 	is.Title, is.Culprit, is.Type = r.str(), r.str(), r.str()
 	m.Type, m.Value, m.Filename, m.Function, m.Title = r.str(), r.str(), r.str(), r.str(), r.str()
-	is.Level, is.Platform, is.Logger, is.FirstRelease, is.LastRelease = r.str(), r.str(), r.str(), r.str(), r.str()
-	is.Releases, is.Environments = r.list(), r.list()
-	return r.done()
+	is.Level, is.Platform, is.Logger = r.str(), r.str(), r.str()
 }
 
 // encodeStatic returns the record of the state that never changes: the
@@ -332,10 +339,8 @@ func decodeIssue(data []byte) (*Issue, error) {
 // decodeWhole reads the rest of a record of earlier versions, which held
 // the text too (issueFormat), and marks the text to be written apart.
 func decodeWhole(r *reader, is *Issue) {
-	m := &is.Metadata
-	is.Title, is.Culprit, is.Type = r.str(), r.str(), r.str()
-	m.Type, m.Value, m.Filename, m.Function, m.Title = r.str(), r.str(), r.str(), r.str(), r.str()
-	is.Level, is.Platform, is.Logger, is.Status, is.Substatus = r.str(), r.str(), r.str(), r.str(), r.str()
+	r.titles(is)
+	is.Status, is.Substatus = r.str(), r.str()
 	r.seen(is)
 	// The third string held the latest event's id, which nothing read.
 	is.FirstRelease, is.LastRelease, _ = r.str(), r.str(), r.str()
