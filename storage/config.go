@@ -40,8 +40,11 @@ type Config struct {
 	// (one written, one flushing), each backed by a write-ahead file mapped
 	// at twice this size, so memtables cost about 2×MemTableSize of heap.
 	MemTableSize int64
-	// BlockCacheSize is the size in bytes of the cache of decompressed SST
-	// blocks. Badger needs it because blocks are compressed.
+	// BlockCacheSize is the size in bytes of Badger's cache of SST blocks.
+	// Tables are written uncompressed (badgerOptions), so a block is read
+	// in place from the mapped file and needs no cache: zero, the default,
+	// has none. A cache only saves decompressing the blocks of tables an
+	// older Telltale wrote with Snappy, until compaction rewrites them.
 	BlockCacheSize int64
 	// IndexCacheSize is the size in bytes of the cache of SST indexes and
 	// bloom filters. It must be positive: with 0, Badger keeps every table's
@@ -62,6 +65,12 @@ type Config struct {
 	// files are handed back to the kernel (Linux only; see DB.pageOut).
 	// Zero disables it.
 	PageOutInterval time.Duration
+	// PageOutAbove is the resident size in bytes of Badger's mapped files
+	// below which pageOut leaves them alone: the pages a reader uses again
+	// then stay in memory. Tables are not compressed and have no block
+	// cache, so a table block paged out is read from disk at its next use.
+	// Zero pages out at every interval.
+	PageOutAbove int64
 	// SyncWrites makes every write fsync before it returns. Without it a
 	// write survives a process crash (kill -9) but not a power loss.
 	SyncWrites bool
@@ -98,10 +107,10 @@ func DefaultConfig(dir string) Config {
 		// 40 000 of them, and 8 MiB took 15-20 MB off the largest RSS of a
 		// flood against 16 MiB, at the same events/s.
 		MemTableSize: 8 << 20,
-		// 32 MiB of decompressed blocks holds the hot part of the series
-		// index and recent points for a typical small install. Badger's
-		// default is 256 MiB.
-		BlockCacheSize: 32 << 20,
+		// No block cache: blocks are not compressed (badgerOptions), and the
+		// mapped files are the cache. It was 32 MiB of decompressed blocks;
+		// Badger's default is 256 MiB.
+		BlockCacheSize: 0,
 		// 16 MiB of table indexes and bloom filters covers several GiB of
 		// SSTs before it starts evicting. Badger's default (0) keeps them
 		// all on the heap without bound.
@@ -122,6 +131,15 @@ func DefaultConfig(dir string) Config {
 		// writes 15 MB/s of value log: at 5 s the mapped pages peaked at
 		// 90 MB of RSS, at 1 s they stay under 30 MB.
 		PageOutInterval: time.Second,
+		// 16 MiB: more than the pages the issue API reads again (an
+		// issue's event list is a few table blocks and a page of value log
+		// per event), while a flood, which touches tens of MB a second,
+		// is paged out every second. Paged out always, with the tables'
+		// block cache gone, the issue events request's p99 went from 51 to
+		// 72-82 ms (make bench-issues); with 16 MiB it is 38 ms, and a
+		// 150 s flood's largest RSS sample 152 MB (139 MB paging out
+		// always, 161 MB with 32 MiB).
+		PageOutAbove: 16 << 20,
 		// Off by default: a flush survives kill -9 without it (DESIGN.md §5);
 		// fsync per write would cap throughput on slow disks.
 		SyncWrites: false,
@@ -140,8 +158,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: Dir is empty", ErrInvalidConfig)
 	case c.MemTableSize < minMemTableSize:
 		return fmt.Errorf("%w: MemTableSize %d is below %d", ErrInvalidConfig, c.MemTableSize, minMemTableSize)
-	case c.BlockCacheSize <= 0:
-		return fmt.Errorf("%w: BlockCacheSize %d must be positive (blocks are compressed)", ErrInvalidConfig, c.BlockCacheSize)
+	case c.BlockCacheSize < 0:
+		return fmt.Errorf("%w: BlockCacheSize %d is negative", ErrInvalidConfig, c.BlockCacheSize)
 	case c.IndexCacheSize <= 0:
 		return fmt.Errorf("%w: IndexCacheSize %d must be positive (0 keeps every index in memory)", ErrInvalidConfig, c.IndexCacheSize)
 	case c.ValueLogFileSize < minValueLogFileSize || c.ValueLogFileSize >= maxValueLogFileSize:
@@ -150,6 +168,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: ValueThreshold %d is outside (0, 1 MiB]", ErrInvalidConfig, c.ValueThreshold)
 	case c.ValueThreshold > c.MemTableSize*15/100:
 		return fmt.Errorf("%w: ValueThreshold %d exceeds 15%% of MemTableSize %d", ErrInvalidConfig, c.ValueThreshold, c.MemTableSize)
+	case c.PageOutAbove < 0:
+		return fmt.Errorf("%w: PageOutAbove %d is negative", ErrInvalidConfig, c.PageOutAbove)
 	case c.GCInterval < 0:
 		return fmt.Errorf("%w: GCInterval %v is negative", ErrInvalidConfig, c.GCInterval)
 	case c.EventRetention < 0:

@@ -3,6 +3,7 @@ package storage_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -89,7 +90,7 @@ func TestMetrics(t *testing.T) {
 	want := `
 # HELP telltale_storage_memory_budget_bytes Configured memory budget of Badger by part: memtables (size × count), block_cache, index_cache.
 # TYPE telltale_storage_memory_budget_bytes gauge
-telltale_storage_memory_budget_bytes{part="block_cache"} 3.3554432e+07
+telltale_storage_memory_budget_bytes{part="block_cache"} 0
 telltale_storage_memory_budget_bytes{part="index_cache"} 1.6777216e+07
 telltale_storage_memory_budget_bytes{part="memtables"} 1.6777216e+07
 `
@@ -165,4 +166,114 @@ func TestGCLoop(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close with GC running: %v", err)
 	}
+}
+
+// plainTables returns the number of tables (.sst files) in dir that hold
+// the fillers' text as it is, not compressed, and of all tables.
+func plainTables(t *testing.T, dir string) (plain, all int) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all++
+		if bytes.Contains(b, bytes.Repeat([]byte("text "), 20)) {
+			plain++
+		}
+	}
+	return plain, all
+}
+
+// TestOpenSnappyTables opens, with today's settings (tables not
+// compressed, no block cache), a directory whose tables an older Telltale
+// wrote compressed with Snappy, and reads every event and issue back; then
+// writes on, and reads both after compaction has had the chance to mix
+// them.
+func TestOpenSnappyTables(t *testing.T) {
+	dir := t.TempDir()
+	restore := storage.SetTableCompressionForTest()
+	old := storage.DefaultConfig(dir)
+	old.BlockCacheSize = 32 << 20 // Badger requires one for compressed tables
+	db, err := storage.Open(old, nil, nil)
+	if err != nil {
+		restore()
+		t.Fatal(err)
+	}
+	issue, _ := db.NextIssueID()
+	body := func(i int) []byte { return bytes.Repeat([]byte(fmt.Sprintf(`{"n":%d,"pad":"xxxxxxxx"}`, i)), 40) }
+	write := func(db *storage.DB, from, to int) {
+		t.Helper()
+		var evs []storage.EventRecord
+		for i := from; i < to; i++ {
+			evs = append(evs, storage.EventRecord{Project: 1, ID: eventID(i), Issue: issue, Time: int64(1000 + i), Value: db.CompressEvent(nil, body(i))})
+		}
+		rec := storage.IssueRecord{ID: issue, Project: 1, Hash: hashOf("h"), LastSeen: int64(999 + to), PrevLastSeen: int64(999 + from), Data: []byte(fmt.Sprint("state ", to))}
+		if from == 0 {
+			rec.PrevLastSeen = 0
+		}
+		// An issue of another project with a text that compresses well,
+		// so that a Snappy table is smaller on disk than its contents.
+		other, _ := db.NextIssueID()
+		filler := storage.IssueRecord{ID: other, Project: 2, Hash: hashOf(fmt.Sprint(from)), LastSeen: 1, Data: []byte("s"), Text: bytes.Repeat([]byte("text "), 180)}
+		if err := db.WriteEvents(evs, []storage.IssueRecord{rec, filler}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 2000
+	for i := 0; i < n; i += 100 {
+		write(db, i, i+100)
+	}
+	err = db.Close() // flushes the memtable into a table
+	restore()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	check := func(db *storage.DB, upto int) {
+		t.Helper()
+		for i := 0; i < upto; i += 97 {
+			got, err := db.Event(1, eventID(i))
+			if err != nil || !bytes.Equal(got.Body, body(i)) || got.Time != int64(1000+i) {
+				t.Fatalf("event %d = %+v, %v", i, got, err)
+			}
+		}
+		evs, err := db.IssueEvents(issue, 0, upto+1, false)
+		if err != nil || len(evs) != upto || evs[0].Time != int64(999+upto) {
+			t.Fatalf("IssueEvents: %d events, %v; want %d", len(evs), err, upto)
+		}
+		if id, ok, err := db.IssueByHash(1, hashOf("h")); err != nil || !ok || id != issue {
+			t.Fatalf("IssueByHash = %d, %v, %v", id, ok, err)
+		}
+		if seen, err := db.IssuesBySeen(1, 0, 10); err != nil || len(seen) != 1 || seen[0] != issue {
+			t.Fatalf("IssuesBySeen = %v, %v", seen, err)
+		}
+	}
+	db, err = storage.Open(storage.DefaultConfig(dir), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, all := plainTables(t, dir); all == 0 || plain != 0 {
+		t.Fatalf("%d of %d tables not compressed: the test wrote no Snappy table", plain, all)
+	}
+	check(db, n)
+	for i := n; i < 2*n; i += 100 {
+		write(db, i, i+100)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = storage.Open(storage.DefaultConfig(dir), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if plain, all := plainTables(t, dir); plain == 0 {
+		t.Fatalf("all %d tables compressed: new tables should not be", all)
+	}
+	check(db, 2*n)
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // SetHashForTest replaces the series hash of db, to force hash collisions.
@@ -86,4 +87,11 @@ func WriteJournalStatesForTest(db *DB) error {
 // DecodeJournalForTest decodes an issue journal entry.
 func DecodeJournalForTest(v []byte, fn func(id uint64, state []byte)) error {
 	return decodeJournal(v, fn)
+}
+
+// SetTableCompressionForTest makes the DBs opened afterwards write tables
+// with Snappy, as Telltale did before, until the returned func is called.
+func SetTableCompressionForTest() (restore func()) {
+	tableCompression = options.Snappy
+	return func() { tableCompression = options.None }
 }

@@ -258,7 +258,7 @@ func TestConfigValidate(t *testing.T) {
 	for name, mod := range map[string]func(*storage.Config){
 		"no dir":            func(c *storage.Config) { c.Dir = "" },
 		"tiny memtable":     func(c *storage.Config) { c.MemTableSize = 1 << 10 },
-		"no block cache":    func(c *storage.Config) { c.BlockCacheSize = 0 },
+		"negative cache":    func(c *storage.Config) { c.BlockCacheSize = -1 },
 		"no index cache":    func(c *storage.Config) { c.IndexCacheSize = 0 },
 		"small vlog":        func(c *storage.Config) { c.ValueLogFileSize = 1 << 10 },
 		"huge vlog":         func(c *storage.Config) { c.ValueLogFileSize = 2 << 30 },
