@@ -15,6 +15,10 @@ bench-sentry: bench-sentry-build ## Sentry envelope ingestion: flat out, 2000/s 
 bench-sentry-quick: bench-sentry-build ## the same with 4 s phases (~30 s), a smoke run
 	bin/sentrybench -quick -bin bin/telltale -loadgen bin/sentryload $(BENCH_SENTRY_FLAGS)
 
+.PHONY: bench-sentry-soak
+bench-sentry-soak: bench-sentry-build ## a 3-minute flat-out flood without the null sink: RSS must stay under target in a sustained flood (~4 min)
+	bin/sentrybench -no-sink -flat 3m -rate-duration 5s -gzip-duration 5s -bench-out bench/out/sentry-soak.txt -out bench/out/sentry-soak.json $(BENCH_SENTRY_FLAGS)
+
 .PHONY: bench-sentry-build
 bench-sentry-build: ## build bin/telltale, bin/sentryload and bin/sentrybench
 	$(GO) build -o bin/telltale ./cmd/telltale
