@@ -264,13 +264,7 @@ func TestOpenSnappyTables(t *testing.T) {
 	for i := n; i < 2*n; i += 100 {
 		write(db, i, i+100)
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err = storage.Open(storage.DefaultConfig(dir), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db = reopen(t, db, dir)
 	defer db.Close()
 	if plain, all := plainTables(t, dir); plain == 0 {
 		t.Fatalf("all %d tables compressed: new tables should not be", all)

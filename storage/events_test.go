@@ -23,6 +23,20 @@ func hashOf(s string) [16]byte {
 	return h
 }
 
+// reopen closes db and opens the DB in dir again with the default
+// configuration.
+func reopen(t *testing.T, db *storage.DB, dir string) *storage.DB {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(storage.DefaultConfig(dir), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // TestEventsRoundTrip writes events of two issues in two group commits and
 // reads them back by id, by issue (newest first, paged), issues by hash
 // and by last seen, after a reopen too; then deletes an issue.
@@ -62,13 +76,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	if err := db.WriteEvents(evs[6:], issues[:1]); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err = storage.Open(storage.DefaultConfig(dir), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db = reopen(t, db, dir)
 	defer db.Close()
 
 	got, err := db.Event(1, eventID(3))
