@@ -65,11 +65,12 @@ type Config struct {
 	// files are handed back to the kernel (Linux only; see DB.pageOut).
 	// Zero disables it.
 	PageOutInterval time.Duration
-	// PageOutAbove is the resident size in bytes of Badger's mapped files
-	// below which pageOut leaves them alone: the pages a reader uses again
-	// then stay in memory. Tables are not compressed and have no block
-	// cache, so a table block paged out is read from disk at its next use.
-	// Zero pages out at every interval.
+	// PageOutAbove is the process's file-backed resident size in bytes
+	// (RssFile: Badger's mapped files and the binary's own pages) below
+	// which pageOut leaves Badger's files alone: the pages a reader uses
+	// again then stay in memory. Tables are not compressed and have no
+	// block cache, so a table block paged out is read from disk at its
+	// next use. Zero pages out at every interval.
 	PageOutAbove int64
 	// SyncWrites makes every write fsync before it returns. Without it a
 	// write survives a process crash (kill -9) but not a power loss.
@@ -131,15 +132,16 @@ func DefaultConfig(dir string) Config {
 		// writes 15 MB/s of value log: at 5 s the mapped pages peaked at
 		// 90 MB of RSS, at 1 s they stay under 30 MB.
 		PageOutInterval: time.Second,
-		// 16 MiB: more than the pages the issue API reads again (an
-		// issue's event list is a few table blocks and a page of value log
-		// per event), while a flood, which touches tens of MB a second,
-		// is paged out every second. Paged out always, with the tables'
-		// block cache gone, the issue events request's p99 went from 51 to
-		// 72-82 ms (make bench-issues); with 16 MiB it is 38 ms, and a
-		// 150 s flood's largest RSS sample 152 MB (139 MB paging out
-		// always, 161 MB with 32 MiB).
-		PageOutAbove: 16 << 20,
+		// 32 MiB: an idle server holds about 19 MB of file-backed pages
+		// (its binary and the tables and value-log pages it reads), the
+		// issue API reads a few more again (an issue's event list is a few
+		// table blocks and a page of value log per event), while a flood,
+		// which touches tens of MB a second, is paged out every second.
+		// Paged out always, with the tables' block cache gone, the issue
+		// events request's p99 went from 51 to 72-82 ms (make
+		// bench-issues); with this floor it is 50 ms, and a 150 s flood's
+		// largest RSS sample 158 MB (139 MB paging out always).
+		PageOutAbove: 32 << 20,
 		// Off by default: a flush survives kill -9 without it (DESIGN.md §5);
 		// fsync per write would cap throughput on slow disks.
 		SyncWrites: false,

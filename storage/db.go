@@ -341,7 +341,7 @@ func badgerOptions(cfg Config, log *slog.Logger) badger.Options {
 		// flood). With 2 MiB, 4 MiB, 8 MiB … tables those buffers held
 		// 60 MB of heap 105 s into a flood, and the flood's RSS passed
 		// 200 MB after 70 s (231 MB at 150 s; make bench-sentry-soak).
-		// With these tables, uncompressed, it stayed under 155 MB.
+		// With these tables, uncompressed, it stayed under 160 MB.
 		WithBaseTableSize(512 << 10).
 		WithBlockCacheSize(cfg.BlockCacheSize).
 		WithIndexCacheSize(cfg.IndexCacheSize).

@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -57,64 +56,38 @@ func TestPageOut(t *testing.T) {
 	}
 }
 
-// smapsSample is /proc/self/smaps as Linux writes it, shortened: a table
-// and a value-log file of the DB in /data/tt dir (with a space), an
-// anonymous mapping between them, and files elsewhere.
-const smapsSample = `7f0000000000-7f0000100000 r--s 00000000 fe:01 1234                       /data/tt dir/000003.sst
-Size:               1024 kB
-Rss:                  50 kB
-Pss:                  50 kB
-VmFlags: rd sh mr mw me ms sd
-7f0000100000-7f0000200000 rw-p 00000000 00:00 0
-Size:               1024 kB
-Rss:                 999 kB
-VmFlags: rd wr mr mw me ac sd
-7f0000200000-7f0008200000 rw-s 00000000 fe:01 1235                       /data/tt dir/000001.vlog
-Size:             131072 kB
-Rss:                 100 kB
-THPeligible:    0
-VmFlags: rd wr sh mr mw me ms sd
-7f0008200000-7f0008300000 r--s 00000000 fe:01 1236                       /data/tt dir/sub/000004.sst
-Rss:                 300 kB
-7f0008300000-7f0008400000 r--s 00000000 fe:01 1237                       /data/tt dir/MANIFEST
-Rss:                 400 kB
-7f0008400000-7f0008500000 r--s 00000000 fe:01 1238                       /data/tt dir/000002.sst (deleted)
-Rss:                 500 kB
+// statusSample is /proc/self/status as Linux writes it, shortened.
+const statusSample = `Name:	telltale
+VmHWM:	  155760 kB
+VmRSS:	  131468 kB
+RssAnon:	  112560 kB
+RssFile:	   18908 kB
+RssShmem:	       0 kB
+Threads:	12
 `
 
-// TestMappedFiles reads the DB's mappings and their resident bytes from
-// an smaps sample.
-func TestMappedFiles(t *testing.T) {
-	db := &DB{absDir: "/data/tt dir"}
-	maps, resident, err := db.mappedFiles(strings.NewReader(smapsSample))
-	if err != nil {
-		t.Fatal(err)
+// TestFileRSS reads the file-backed resident size from a status sample,
+// and fails without one.
+func TestFileRSS(t *testing.T) {
+	if n, err := fileRSS(strings.NewReader(statusSample)); err != nil || n != 18908<<10 {
+		t.Fatalf("fileRSS = %d, %v; want %d", n, err, 18908<<10)
 	}
-	want := []mapping{{0x7f0000000000, 0x7f0000100000}, {0x7f0000200000, 0x7f0008200000}}
-	if fmt.Sprint(maps) != fmt.Sprint(want) || resident != 150<<10 {
-		t.Fatalf("mappedFiles = %x, %d bytes; want %x, %d", maps, resident, want, 150<<10)
+	for _, bad := range []string{"Name: x\n", "RssFile:\t -1 kB\n", "RssFile: many kB\n"} {
+		if n, err := fileRSS(strings.NewReader(bad)); err == nil {
+			t.Errorf("fileRSS(%q) = %d, want an error", bad, n)
+		}
 	}
 }
 
-// FuzzMappedFiles checks that any smaps text parses without a panic into
-// mappings of the DB's files with a resident size that is not negative.
-func FuzzMappedFiles(f *testing.F) {
-	f.Add(smapsSample)
-	f.Add("7f-7e r--s 0 fe:01 1 /data/tt dir/1.sst\nRss: -5 kB\n")
-	f.Add("Rss: 12 kB\n-\n /data/tt dir/x.vlog\n")
-	db := &DB{absDir: "/data/tt dir"}
-	f.Fuzz(func(t *testing.T, smaps string) {
-		maps, resident, err := db.mappedFiles(strings.NewReader(smaps))
-		if err != nil {
-			return
-		}
-		if resident < 0 {
-			t.Fatalf("resident %d bytes", resident)
-		}
-		for _, m := range maps {
-			if m.end <= m.start {
-				t.Fatalf("mapping %x-%x is empty", m.start, m.end)
-			}
+// FuzzFileRSS checks that any status text parses without a panic into a
+// size that is not negative, or an error.
+func FuzzFileRSS(f *testing.F) {
+	f.Add(statusSample)
+	f.Add("RssFile:\t 99999999999 kB\n")
+	f.Add("RssFile:")
+	f.Fuzz(func(t *testing.T, status string) {
+		if n, err := fileRSS(strings.NewReader(status)); err == nil && n < 0 {
+			t.Fatalf("fileRSS = %d", n)
 		}
 	})
 }
