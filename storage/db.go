@@ -528,11 +528,7 @@ func (db *DB) registerMetrics() error {
 	journal := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "telltale_storage_issue_journal_issues",
 		Help: "Issues whose latest state is in the issue journal and not yet in their own record (written at most a second later).",
-	}, func() float64 {
-		db.journal.mu.Lock()
-		defer db.journal.mu.Unlock()
-		return float64(len(db.journal.latest))
-	})
+	}, func() float64 { return float64(db.journal.pending.Load()) })
 	for _, c := range []prometheus.Collector{db.gcRuns, db.deferred, db.pagedOut, lsm, vlog, budget, journal} {
 		if err := db.reg.Register(c); err != nil {
 			for _, done := range db.collectors {

@@ -28,10 +28,17 @@
 // left, so a restart loses nothing that was committed. Config.Retention
 // bounds how long samples are kept. FORMAT.md draws both records.
 //
+// The third part holds the error tracker's events and issues (WriteEvents,
+// Event, IssueEvents, Issues and the records of each issue); an issue's
+// latest state goes through the issue journal (journal.go).
+//
 // Value-log garbage collection runs on a timer (Config.GCInterval) until
-// Close. Events and issues come in later steps.
+// Close.
 //
 // Locks: DB.mu guards the series cache and serialises series creation;
 // DB.hmu guards the heads and serialises AppendSamples. Neither is held
-// while the other is taken, so there is no lock order to keep.
+// while the other is taken. The issue journal's mu is taken inside
+// acquire's read lock of DB.life (or by Close, once no method runs) and
+// held until its write is committed; nothing else is taken while it is
+// held but Badger's own locks.
 package storage

@@ -66,6 +66,7 @@ func SetJournalEveryForTest(db *DB, every time.Duration) {
 func CrashCloseForTest(db *DB) error {
 	db.journal.mu.Lock()
 	clear(db.journal.latest)
+	db.journal.pending.Store(0)
 	db.journal.first = db.journal.seq + 1
 	db.journal.mu.Unlock()
 	return db.Close()

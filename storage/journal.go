@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,9 +53,12 @@ type journal struct {
 	// issue was deleted). The slices are the callers' IssueRecord.Data,
 	// which they do not change once written.
 	latest map[uint64][]byte
-	saved  time.Time // last checkpoint
-	every  time.Duration
-	buf    []byte // the entry being written
+	// pending is len(latest), for the self-metric: a scrape must not wait
+	// on mu, which a write holds until its commit is on disk.
+	pending atomic.Int64
+	saved   time.Time // last checkpoint
+	every   time.Duration
+	buf     []byte // the entry being written
 }
 
 func journalKey(seq uint64) []byte {
@@ -85,6 +89,7 @@ func (db *DB) loadJournal() error {
 	if err != nil {
 		return fmt.Errorf("storage: cannot read the issue journal: %w", err)
 	}
+	j.pending.Store(int64(len(j.latest)))
 	if found {
 		db.log.Info("read the issue journal", "entries", j.seq-j.first+1, "issues", len(j.latest))
 	}
@@ -162,6 +167,7 @@ func (j *journal) write(wb batchWriter, issues []IssueRecord, deleted []uint64) 
 		for _, id := range deleted {
 			j.latest[id] = nil
 		}
+		j.pending.Store(int64(len(j.latest)))
 	}, nil
 }
 
@@ -212,6 +218,7 @@ func (db *DB) closeJournal() error {
 		return fmt.Errorf("storage: cannot write the issue journal's states: %w", err)
 	}
 	clear(j.latest)
+	j.pending.Store(0)
 	j.first = j.seq + 1
 	return nil
 }

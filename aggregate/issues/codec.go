@@ -20,11 +20,12 @@ import (
 // Every commit writes the record of each issue it touches (in storage's
 // issue journal), so that record holds only what must be exact after a
 // crash: counts, times, status and the hourly and daily series
-// (issueFormatCounts, about 100 bytes). The text that follows the latest event (title, culprit, metadata, level,
-// releases, environments) is a record of its own (encodeText), written at
-// most every tagsEvery like the tag counts: with it, the record had been
-// about 450 bytes, the most of what a flood put in Badger's memtables,
-// and so the most of what it flushed and compacted. After a crash the
+// (issueFormatCounts, about 100 bytes). The text that follows the latest
+// event (title, culprit, metadata, level, releases, environments) is a
+// record of its own (encodeText), written at most every tagsEvery like the
+// tag counts: with it, the record had been about 450 bytes, the most of
+// what a flood put in Badger's memtables, and so the most of what it
+// flushed and compacted. After a crash the
 // text may be up to tagsEvery older than the counts. The user sketch, the
 // tag counts and the grouping hash and components (which never change,
 // encodeStatic) are records of their own too.

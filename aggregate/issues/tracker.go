@@ -898,11 +898,17 @@ func (t *Tracker) saveDeferred(force bool) error {
 		seen := is.seenIndexed != ms && (force || now.Sub(is.seenSaved) >= tagsEvery)
 		text := is.textUnstored || (is.textDirty && (force || now.Sub(is.textSaved) >= tagsEvery))
 		count := is.usersUncounted && (force || now.Sub(is.usersCounted) >= tagsEvery)
-		if !tags && !users && !seen && !text && !count && !is.staticDirty {
-			continue
-		}
 		if count {
+			n := is.UserCount
 			is.countUsers(now, true)
+			// A new estimate equal to the stored count needs no write.
+			count = is.UserCount != n
+		}
+		if !tags && !users && !seen && !text && !count && !is.staticDirty {
+			if !is.hasDeferred() {
+				delete(t.deferred, id)
+			}
+			continue
 		}
 		rec := is.record()
 		if seen {
@@ -1166,7 +1172,10 @@ func (is *Issue) tagCount(k, v string) *tagCount {
 	c := vals[v]
 	if c == nil {
 		if ok {
-			k = strings.Clone(k)
+			for _, other := range vals {
+				k = other.key // the issue's copy, shared by the key's values
+				break
+			}
 		}
 		c = &tagCount{key: k, value: strings.Clone(v)}
 		vals[c.value] = c

@@ -732,3 +732,77 @@ func TestTrackerLoadsWithoutTextRecord(t *testing.T) {
 		t.Fatalf("after its next event: title %q, count %d; want the event's title, 4", got.Title, got.Count)
 	}
 }
+
+// TestSaveDeferredUnchangedCount checks that saveDeferred, when an issue's
+// only deferred work is estimating its users, writes the issue only if the
+// estimate changed its count.
+func TestSaveDeferredUnchangedCount(t *testing.T) {
+	db := storagetest.OpenTemp(t)
+	tr := newTracker(t, db)
+	doc := &Doc{Timestamp: time.Now().UTC(), User: &User{ID: "u1"}, Exceptions: []grouping.Exception{{Type: "A", Value: "x"}}}
+	id := submit(t, tr, 0, doc)
+	if err := tr.Close(context.Background()); err != nil { // the last saveDeferred
+		t.Fatal(err)
+	}
+	tr.mu.Lock()
+	is := tr.issues[id]
+	marked := is.record()
+	tr.mu.Unlock()
+	// A stored state saveDeferred would overwrite if it wrote the issue.
+	marked.Data, marked.Text = []byte("marker"), nil
+	if err := db.WriteEvents(nil, []storage.IssueRecord{marked}); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() string {
+		t.Helper()
+		data, ok, err := db.Issue(id)
+		if err != nil || !ok {
+			t.Fatalf("issue %d: %v, %v", id, ok, err)
+		}
+		return string(data)
+	}
+	uncount := func(count uint64) {
+		tr.mu.Lock()
+		is.usersUncounted, is.usersCounted, is.UserCount = true, time.Time{}, count
+		tr.deferred[id] = is
+		tr.mu.Unlock()
+	}
+
+	uncount(1) // the estimate of one user
+	if err := tr.saveDeferred(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(); got != "marker" || is.usersUncounted || tr.deferred[id] != nil {
+		t.Fatalf("same count: stored %q, uncounted %v, deferred %v; want nothing written and nothing left", got, is.usersUncounted, tr.deferred[id] != nil)
+	}
+	uncount(0) // a count the estimate changes
+	if err := tr.saveDeferred(false); err != nil {
+		t.Fatal(err)
+	}
+	back, err := decodeIssue([]byte(stored()))
+	if err != nil || back.UserCount != 1 {
+		t.Fatalf("changed count: stored %+v, %v; want the issue written with 1 user", back, err)
+	}
+}
+
+// TestTagCountSharesKey counts three values of one tag, from strings of a
+// payload, and checks that the counts hold one copy of the key between
+// them, apart from the payload.
+func TestTagCountSharesKey(t *testing.T) {
+	payload := []byte("browserfirefoxchromesafari")
+	key := unsafe.String(&payload[0], 7)
+	is := &Issue{}
+	for _, v := range []string{"firefox", "chrome", "safari", "chrome"} {
+		is.countTag(key, v)
+	}
+	var keys []*byte
+	for _, c := range is.tags["browser"] {
+		keys = append(keys, unsafe.StringData(c.key))
+	}
+	if len(keys) != 3 || keys[0] != keys[1] || keys[1] != keys[2] || keys[0] == &payload[0] {
+		t.Fatalf("the counts' keys are at %v (payload at %p); want one copy, not the payload", keys, &payload[0])
+	}
+	if n := is.countOf("browser", "chrome"); n != 2 {
+		t.Fatalf("chrome counted %d times, want 2", n)
+	}
+}
