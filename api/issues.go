@@ -226,11 +226,16 @@ type issueJSON struct {
 	IsSubscribed  bool           `json:"isSubscribed"`
 	ShareID       *string        `json:"shareId"`
 	StatusDetails map[string]any `json:"statusDetails"`
-	// FirstRelease and LastRelease are in the issue's details, as in
-	// Sentry (left out when no event named a release; Sentry sends null).
-	FirstRelease *releaseRef   `json:"firstRelease,omitempty"`
-	LastRelease  *releaseRef   `json:"lastRelease,omitempty"`
-	Grouping     *groupingInfo `json:"grouping,omitempty"`
+}
+
+// issueDetailJSON is an issue as Sentry's issue details show it: the
+// list's fields, and the releases (null when no event named one, as in
+// Sentry) and the grouping that decided it.
+type issueDetailJSON struct {
+	issueJSON
+	FirstRelease *releaseRef  `json:"firstRelease"`
+	LastRelease  *releaseRef  `json:"lastRelease"`
+	Grouping     groupingInfo `json:"grouping"`
 }
 
 // releaseRef is the part of Sentry's release object Telltale knows.
@@ -288,7 +293,16 @@ type groupingInfo struct {
 	Components []issues.Component `json:"components"`
 }
 
-func (a *sentryAPI) issueJSON(is *issues.Issue, detail bool) issueJSON {
+// issueDetail returns the details of is.
+func (a *sentryAPI) issueDetail(is *issues.Issue) issueDetailJSON {
+	return issueDetailJSON{
+		issueJSON:    a.issueJSON(is),
+		FirstRelease: release(is.FirstRelease), LastRelease: release(is.LastRelease),
+		Grouping: groupingInfo{Hash: is.Hash, Config: is.GroupingConfig, Kind: is.GroupingKind, Variant: is.Variant, Components: is.Components},
+	}
+}
+
+func (a *sentryAPI) issueJSON(is *issues.Issue) issueJSON {
 	p, _ := a.tracker.Project(is.Project)
 	id, count := strconv.FormatUint(is.ID, 10), strconv.FormatUint(is.Count, 10)
 	j := issueJSON{
@@ -309,10 +323,6 @@ func (a *sentryAPI) issueJSON(is *issues.Issue, detail bool) issueJSON {
 	}
 	j.Stats.Day24h = statSeries(is.HourlyStart, is.Hourly, time.Hour)
 	j.Stats.Days14 = statSeries(is.DailyStart, is.Daily, 24*time.Hour)
-	if detail {
-		j.FirstRelease, j.LastRelease = release(is.FirstRelease), release(is.LastRelease)
-		j.Grouping = &groupingInfo{Hash: is.Hash, Config: is.GroupingConfig, Kind: is.GroupingKind, Variant: is.Variant, Components: is.Components}
-	}
 	return j
 }
 
@@ -481,7 +491,7 @@ func (a *sentryAPI) list(ctx *fasthttp.RequestCtx, project uint32) (any, error) 
 		fmt.Sprintf("0:%d:0", offset+limit), offset+limit < total)
 	out := make([]issueJSON, len(page))
 	for i := range page {
-		out[i] = a.issueJSON(&page[i], false)
+		out[i] = a.issueJSON(&page[i])
 	}
 	return out, nil
 }
@@ -529,7 +539,7 @@ func (a *sentryAPI) issue(ctx *fasthttp.RequestCtx, idText string, rest []string
 	}
 	switch {
 	case len(rest) == 0 && ctx.IsGet():
-		return a.issueJSON(&is, true), nil
+		return a.issueDetail(&is), nil
 	case len(rest) == 0 && ctx.IsPut():
 		var req struct {
 			Status string `json:"status"`
@@ -547,7 +557,7 @@ func (a *sentryAPI) issue(ctx *fasthttp.RequestCtx, idText string, rest []string
 			}
 			return nil, &apiError{http.StatusBadRequest, err.Error()}
 		}
-		return a.issueJSON(&upd, true), nil
+		return a.issueDetail(&upd), nil
 	case len(rest) == 0 && ctx.IsDelete():
 		if err := a.tracker.Delete(id); err != nil {
 			return nil, err

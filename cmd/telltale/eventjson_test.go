@@ -37,6 +37,20 @@ func TestSentryEventJSON(t *testing.T) {
 		} `json:"entries"`
 	}
 	apiGet(t, m, "/api/0/issues/"+list[0].ID+"/events/latest/", &ev)
+	// No event named a release: Sentry's details say null, not nothing.
+	var detail map[string]json.RawMessage
+	apiGet(t, m, "/api/0/issues/"+list[0].ID+"/", &detail)
+	if f, ok := detail["firstRelease"]; !ok || string(f) != "null" || string(detail["lastRelease"]) != "null" {
+		t.Errorf("releases of an issue without one: first %s, last %s; want null and null", detail["firstRelease"], detail["lastRelease"])
+	}
+	var listed []map[string]json.RawMessage
+	apiGet(t, m, "/api/0/projects/main/backend/issues/", &listed)
+	if len(listed) != 1 {
+		t.Fatalf("the issue list shows %d issues, want 1", len(listed))
+	}
+	if f, ok := listed[0]["firstRelease"]; ok {
+		t.Errorf("the issue list shows firstRelease %s; Sentry's list has none", f)
+	}
 	if ev.User["id"] != "42" || ev.User["email"] != "a@example.com" || ev.User["username"] != nil || !reflect.DeepEqual(ev.User["data"], map[string]any{"plan": "pro"}) {
 		t.Errorf("user = %v", ev.User)
 	}
