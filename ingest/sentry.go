@@ -59,6 +59,12 @@ type Sentry struct {
 
 	zstdDec *zstd.Decoder
 
+	// exceptions and groupings spare an event that repeats an earlier
+	// event's exception value the decoding and grouping of its stack
+	// traces (see envelope.ExceptionCache and grouping.Cache).
+	exceptions *envelope.ExceptionCache
+	groupings  *grouping.Cache
+
 	requests *prometheus.CounterVec
 	// okEnvelope and okStore count the 200 answers of requests: looked up
 	// once rather than by label on every request.
@@ -70,6 +76,11 @@ type Sentry struct {
 	// are configured, so the label is bounded.
 	projectEvents *prometheus.CounterVec
 }
+
+// exceptionCacheSize is the size of a generation of the exception and
+// grouping caches: up to twice as many distinct exception values, at
+// some 15 KB each for a 20-frame stack trace.
+const exceptionCacheSize = 256
 
 // NewSentry returns the ingest endpoints over tracker.
 func NewSentry(cfg SentryConfig, tracker *issues.Tracker, reg prometheus.Registerer, log *slog.Logger) (*Sentry, error) {
@@ -95,7 +106,10 @@ func NewSentry(cfg SentryConfig, tracker *issues.Tracker, reg prometheus.Registe
 	if err != nil {
 		return nil, err
 	}
-	s := &Sentry{cfg: cfg, tracker: tracker, log: log, limiters: map[uint32]*rate.Limiter{}, zstdDec: dec}
+	s := &Sentry{
+		cfg: cfg, tracker: tracker, log: log, limiters: map[uint32]*rate.Limiter{}, zstdDec: dec,
+		exceptions: envelope.NewExceptionCache(exceptionCacheSize), groupings: grouping.NewCache(exceptionCacheSize),
+	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "telltale_sentry_requests_total",
 		Help: "Sentry ingest requests by endpoint (envelope, store) and status code.",
@@ -124,8 +138,25 @@ func NewSentry(cfg SentryConfig, tracker *issues.Tracker, reg prometheus.Registe
 			s.projectEvents.WithLabelValues(p.Slug, o)
 		}
 	}
+	lookups := func(cache, result string, stats func() (uint64, uint64)) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "telltale_sentry_cache_lookups_total",
+			Help:        "Lookups of events' exception values in the decoded-exceptions cache and of their grouping in the grouping cache, by result.",
+			ConstLabels: prometheus.Labels{"cache": cache, "result": result},
+		}, func() float64 {
+			hits, misses := stats()
+			if result == "hit" {
+				return float64(hits)
+			}
+			return float64(misses)
+		})
+	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{s.requests, s.items, s.rejected, s.discarded, s.projectEvents} {
+		for _, c := range []prometheus.Collector{
+			s.requests, s.items, s.rejected, s.discarded, s.projectEvents,
+			lookups("exceptions", "hit", s.exceptions.Stats), lookups("exceptions", "miss", s.exceptions.Stats),
+			lookups("grouping", "hit", s.groupings.Stats), lookups("grouping", "miss", s.groupings.Stats),
+		} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("ingest: cannot register metrics: %w", err)
 			}
@@ -611,6 +642,7 @@ func (s *Sentry) store(ctx *fasthttp.RequestCtx, sc *reqScratch, proj *issues.Pr
 	// Lean: what only the stored event shows is checked, not built; it is
 	// decoded when the event is read (DecodeStoredEvent). In place: raw is
 	// the request's memory, which outlives the event's use (see serve).
+	sc.dec.Exceptions, sc.grp.Cache = s.exceptions, s.groupings
 	ev, err := sc.dec.DecodeLeanInPlace(raw, s.cfg.MaxDepth)
 	if err != nil {
 		return "", parseReject(err)
@@ -755,7 +787,7 @@ func toDoc(d *issues.Doc, ev *envelope.Event) *issues.Doc {
 				Handled: ex.Handled, MechanismType: ex.MechanismType, Frames: toFrames(ex.Frames),
 			})
 		}
-		d.Exceptions = exs
+		d.Exceptions, d.ExceptionsID = exs, ev.ExceptionsID
 	}
 	if len(ev.Threads) > 0 {
 		for _, th := range ev.Threads {

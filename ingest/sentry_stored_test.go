@@ -109,11 +109,18 @@ func TestInPlaceBodiesReused(t *testing.T) {
 			addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000 + w}
 			for i := range each {
 				n := w*each + i
+				// Half the events repeat one of three exception values,
+				// which then come from the exception cache; the other
+				// half send values of their own.
+				value := n
+				if n%2 == 1 {
+					value = n % 3
+				}
 				body := []byte(fmt.Sprintf(`{}`+"\n"+`{"type":"event"}`+"\n"+
 					`{"event_id":"%032x","platform":"go","release":"r-%d","environment":"env-%d","logger":"log-%d",`+
 					`"tags":{"color":"%s","worker":"w%d"},"user":{"id":"user-%d"},`+
 					`"exception":[{"type":"Type%d","value":"failed %d","stacktrace":{"frames":[{"function":"fn%d","module":"mod%d","in_app":true}]}}]}`,
-					n+1, n%5, n%2, n%3, colors[n%3], w, n%7, n%3, n, n%3, n%3))
+					n+1, n%5, n%2, n%3, colors[n%3], w, n%7, n%3, value, n%3, n%3))
 				// A request of its own, so that the '#'s below stay.
 				var req fasthttp.Request
 				var ctx fasthttp.RequestCtx
@@ -145,6 +152,12 @@ func TestInPlaceBodiesReused(t *testing.T) {
 	page, total := tr.List(issues.Filter{}, issues.SortDate, 0, 10)
 	if total != 3 {
 		t.Fatalf("%d issues, want 3", total)
+	}
+	if hits, _ := s.exceptions.Stats(); hits == 0 {
+		t.Error("no exception came from the cache")
+	}
+	if hits, _ := s.groupings.Stats(); hits == 0 {
+		t.Error("no grouping came from the cache")
 	}
 	var events uint64
 	for _, listed := range page {

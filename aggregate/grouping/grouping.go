@@ -31,6 +31,10 @@ type Event struct {
 	// (caught) exception last.
 	Exceptions []Exception
 	Threads    []Thread
+	// ExceptionsID, when not 0, names Exceptions: every event with the
+	// same ExceptionsID has the same Exceptions (envelope.ExceptionCache
+	// gives such ids). A Grouper's Cache looks events up by it.
+	ExceptionsID uint64
 }
 
 // Tag is one event tag.

@@ -88,6 +88,18 @@ func BenchmarkGrouper(b *testing.B) {
 				_ = g.Group(bc.ev)
 			}
 		})
+		// With a Cache, as ingest groups: an event whose exceptions repeat
+		// (an error flood) takes its grouping from the cache. The cases
+		// with a fingerprint are never looked up.
+		b.Run(bc.name+"-cached", func(b *testing.B) {
+			b.ReportAllocs()
+			g := Grouper{Cache: NewCache(16)}
+			ev := *bc.ev
+			ev.ExceptionsID = 1
+			for b.Loop() {
+				_ = g.Group(&ev)
+			}
+		})
 	}
 }
 

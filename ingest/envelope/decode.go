@@ -3,6 +3,7 @@ package envelope
 import (
 	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"net/url"
 	"strconv"
 	"strings"
@@ -174,6 +175,9 @@ type eventState struct {
 	// The lists are decoded into scratch, which is then the Decoder's own,
 	// and left there as the Event's (see endList and renderArray).
 	lean bool
+	// cache, when set (a Decoder's Exceptions), gives the exceptions of an
+	// exception value decoded before (see ExceptionCache).
+	cache *ExceptionCache
 	// userData records, in a lean decode, that user.data was sent and not
 	// null: a User holding only data is kept (empty), as DecodeEvent keeps
 	// it, so that the two return the same User apart from Data.
@@ -424,13 +428,11 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 		*st.request = Request{}
 		return st.request.decode(s, st, 1)
 	case "exception":
-		list, n := st.scratch.exceptions, len(st.scratch.exceptions)
-		ok := s.list(1, func() { list = list[:n] }, func(d int) bool {
-			list = append(list, Exception{})
-			return list[len(list)-1].decode(s, st, d)
-		})
-		ev.Exceptions = endList(&st.scratch.exceptions, list, n, st.lean)
-		return ok
+		ev.ExceptionsID = 0
+		if st.cache != nil {
+			return st.cachedExceptions(s, ev)
+		}
+		return st.exceptions(s, ev)
 	case "threads":
 		list, n := st.scratch.threads, len(st.scratch.threads)
 		ok := s.list(1, func() { list = list[:n] }, func(d int) bool {
@@ -667,6 +669,64 @@ func (c *Breadcrumb) decode(s *scanner, depth int) bool {
 		}
 		return s.skipValue(d)
 	})
+}
+
+// exceptions reads the exception value into ev.Exceptions.
+func (st *eventState) exceptions(s *scanner, ev *Event) bool {
+	list, n := st.scratch.exceptions, len(st.scratch.exceptions)
+	ok := s.list(1, func() { list = list[:n] }, func(d int) bool {
+		list = append(list, Exception{})
+		return list[len(list)-1].decode(s, st, d)
+	})
+	ev.Exceptions = endList(&st.scratch.exceptions, list, n, st.lean)
+	return ok
+}
+
+// cachedExceptions reads the exception value through st.cache (see
+// ExceptionCache). While lookups mostly hit, the text is first skipped,
+// which validates it as decoding would, and decoded only when the cache
+// does not have it; otherwise it is decoded first and looked up after, so
+// that values that never repeat are not scanned twice.
+func (st *eventState) cachedExceptions(s *scanner, ev *Event) bool {
+	c := st.cache
+	s.ws()
+	start := s.i
+	var h uint64
+	looked, admit := false, false
+	if c.skipFirst() {
+		if !s.skip(1) {
+			return false
+		}
+		if text := s.b[start:s.i]; len(text) <= maxCachedException {
+			h, looked = maphash.Bytes(exceptionSeed, text), true
+			var e *cachedExceptions
+			if e, admit = c.lookup(text, h); e != nil {
+				ev.Exceptions, ev.ExceptionsID = e.exceptions, e.id
+				return true
+			}
+		}
+		s.i = start
+	}
+	if !st.exceptions(s, ev) {
+		return false
+	}
+	text := s.b[start:s.i]
+	if len(text) > maxCachedException || len(ev.Exceptions) == 0 {
+		return true
+	}
+	if !looked {
+		h = maphash.Bytes(exceptionSeed, text)
+		var e *cachedExceptions
+		if e, admit = c.lookup(text, h); e != nil {
+			ev.Exceptions, ev.ExceptionsID = e.exceptions, e.id
+			return true
+		}
+	}
+	if admit {
+		e := c.put(text, h, ev.Exceptions)
+		ev.Exceptions, ev.ExceptionsID = e.exceptions, e.id
+	}
+	return true
 }
 
 // decodeStack reads a stacktrace object's frames into *dst (nil when there

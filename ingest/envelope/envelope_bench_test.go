@@ -1,6 +1,8 @@
 package envelope
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -109,11 +111,34 @@ func BenchmarkDecodeEvent(b *testing.B) {
 //
 //	go test -run='^$' -bench='Benchmark(DecodeEvent|Decoder)/(flood|go-rich|node)$' -benchmem -count=6 ./ingest/envelope/ > bench.txt
 //	benchstat -col .name -row /name bench.txt
+//
+// The "-cached" ones decode with an ExceptionCache, as the server does: the
+// same payload again and again is the case of an error flood, where each
+// exception value after the second comes from the cache.
 func BenchmarkDecoder(b *testing.B) {
 	for _, bc := range decodeBenchCases {
 		b.Run(bc.name, func(b *testing.B) {
 			var d Decoder
 			benchDecode(b, bc.file, d.DecodeLeanInPlace)
+		})
+		b.Run(bc.name+"-cached", func(b *testing.B) {
+			d := Decoder{Exceptions: NewExceptionCache(16)}
+			benchDecode(b, bc.file, d.DecodeLeanInPlace)
+		})
+		// Each exception value new (a number in it changes), so that every
+		// lookup misses: the cache's cost when exceptions never repeat.
+		b.Run(bc.name+"-cached-misses", func(b *testing.B) {
+			d := Decoder{Exceptions: NewExceptionCache(16)}
+			n := 0
+			benchDecode(b, bc.file, func(payload []byte, depth int) (*Event, error) {
+				i := bytes.Index(payload, []byte(`"value":"`))
+				if i < 0 {
+					b.Fatal("no exception value")
+				}
+				n++
+				copy(payload[i+len(`"value":"`):], fmt.Sprintf("%08d", n))
+				return d.DecodeLeanInPlace(payload, depth)
+			})
 		})
 	}
 }

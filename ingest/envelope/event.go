@@ -52,6 +52,11 @@ type Event struct {
 	// outermost (caught) exception last. Both {"values": [...]} and a bare
 	// array (sentry-go) are accepted.
 	Exceptions []Exception
+	// ExceptionsID, when not 0, says that Exceptions came from the
+	// Decoder's ExceptionCache: they are then shared and must not be
+	// changed, and every event with the same ExceptionsID has the same
+	// Exceptions.
+	ExceptionsID uint64
 	// Threads are the threads, from {"values": [...]} or a bare array.
 	Threads []Thread
 	// Breadcrumbs are the breadcrumbs, from {"values": [...]} or a bare array.
@@ -233,6 +238,10 @@ type Decoder struct {
 	// carved from.
 	lists scratch
 	bools []bool
+	// Exceptions, when set, is the cache DecodeLeanInPlace takes an event's
+	// exceptions from when an earlier event sent the same exception value
+	// (see ExceptionCache). The Event's ExceptionsID then names them.
+	Exceptions *ExceptionCache
 }
 
 // maxKept bounds the capacity, in elements, of a list a Decoder keeps for
@@ -266,7 +275,7 @@ func (d *Decoder) DecodeLeanInPlace(payload []byte, maxDepth int) (*Event, error
 	// each set.
 	d.mem = eventMem{}
 	stale := d.lists.reset()
-	st := eventState{mem: &d.mem, scratch: &d.lists, lean: true, bools: d.bools[:0]}
+	st := eventState{mem: &d.mem, scratch: &d.lists, lean: true, bools: d.bools[:0], cache: d.Exceptions}
 	ev, err := st.decode(obj, maxDepth)
 	d.bools = trimList(st.bools, maxKept, false)
 	d.lists.clearStale(stale)

@@ -1,0 +1,191 @@
+package envelope
+
+import (
+	"hash/maphash"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// ExceptionCache keeps decoded "exception" values by their JSON text, for
+// a Decoder (Decoder.Exceptions): an event whose exception value is, byte
+// for byte, one seen before (the same error thrown again, the common case
+// of an error flood) takes the decoded exceptions from the cache, after
+// the scanner has only skipped over (and so still validated) the text.
+// Decoding the stack traces was the larger part of decoding an event.
+//
+// Equal text decodes to equal exceptions, so the cache changes no result;
+// entries are compared by their whole text, not by a hash. An entry is
+// made on the second sighting of a text, not the first: a stream of
+// exceptions that never repeat (values with ids in them) costs a lookup
+// and a hash per event, not a copy.
+//
+// Whether the text is skipped before it is looked up, or decoded first,
+// depends on how often lookups have been hitting (see score): skipping is
+// the cheaper way when the value is likely cached, decoding when not.
+//
+// It holds at most 2×max entries of at most maxCachedException bytes of
+// text each: entries are looked up in the current generation, then in
+// the previous one (and moved forward when found there); when the current
+// one is full, it becomes the previous one and the oldest is dropped.
+// It is safe for concurrent use.
+type ExceptionCache struct {
+	max          int
+	mu           sync.Mutex
+	cur, old     map[uint64]*cachedExceptions // by the text's hash
+	seen         map[uint64]bool              // texts seen once: true in the current generation
+	hits, misses atomic.Uint64
+	// score rises by 1 on a hit and falls by 2 on a miss, within
+	// ±maxScore: it is above 0 while more than two lookups in three hit
+	// lately, and the decoder then skips a value before it looks it up
+	// (see cachedExceptions).
+	score atomic.Int32
+}
+
+// maxScore bounds ExceptionCache.score: after a run of hits, some 30
+// misses in a row (a new error taking over the flood) turn skipping off.
+const maxScore = 64
+
+// maxCachedException bounds the text of an exception value the cache
+// keeps (and so its decoded size).
+const maxCachedException = 64 << 10
+
+// cachedExceptions is one entry: the text, the decoded exceptions, owned
+// by the cache and never changed, and their id.
+type cachedExceptions struct {
+	text       string
+	id         uint64
+	exceptions []Exception
+}
+
+// exceptionIDs numbers the entries of every cache in the process, so that
+// an id names one list of exceptions.
+var exceptionIDs atomic.Uint64
+
+// exceptionSeed seeds the hashes of exception texts.
+var exceptionSeed = maphash.MakeSeed()
+
+// NewExceptionCache returns a cache of up to about 2×max exception values
+// (a few KB each for a 20-frame stack trace).
+func NewExceptionCache(max int) *ExceptionCache {
+	return &ExceptionCache{max: max, cur: map[uint64]*cachedExceptions{}, seen: map[uint64]bool{}}
+}
+
+// Stats returns the number of lookups that found an entry and that did
+// not.
+func (c *ExceptionCache) Stats() (hits, misses uint64) {
+	return c.hits.Load(), c.misses.Load()
+}
+
+// skipFirst reports whether lookups mostly hit lately (see score).
+func (c *ExceptionCache) skipFirst() bool { return c.score.Load() > 0 }
+
+// lookup returns the entry for text, whose hash is h, or nil. On a miss it
+// reports whether text was seen before and should be cached now (put);
+// the first time, it only notes h (the doorkeeper).
+func (c *ExceptionCache) lookup(text []byte, h uint64) (e *cachedExceptions, admit bool) {
+	c.mu.Lock()
+	if e = c.cur[h]; e == nil || e.text != string(text) {
+		e = nil
+		if old := c.old[h]; old != nil && old.text == string(text) {
+			e = old
+			delete(c.old, h)
+			c.insert(h, e)
+		}
+	}
+	if e == nil {
+		if _, admit = c.seen[h]; !admit {
+			if len(c.seen) >= 2*c.max {
+				// Forget the older half: those seen in the previous
+				// generation.
+				for k, cur := range c.seen {
+					if !cur {
+						delete(c.seen, k)
+					} else {
+						c.seen[k] = false
+					}
+				}
+			}
+			c.seen[h] = true
+		}
+	}
+	c.mu.Unlock()
+	// The score's bounds are approximate under concurrent lookups, which
+	// is good enough for a heuristic.
+	if e == nil {
+		c.misses.Add(1)
+		if c.score.Load() > -maxScore {
+			c.score.Add(-2)
+		}
+	} else {
+		c.hits.Add(1)
+		if c.score.Load() < maxScore {
+			c.score.Add(1)
+		}
+	}
+	return e, admit
+}
+
+// put adds a copy of excepts as the entry of text, whose hash is h, and
+// returns it.
+func (c *ExceptionCache) put(text []byte, h uint64, excepts []Exception) *cachedExceptions {
+	e := &cachedExceptions{text: string(text), id: exceptionIDs.Add(1), exceptions: cloneExceptions(excepts)}
+	c.mu.Lock()
+	if old := c.cur[h]; old != nil && old.text == e.text {
+		e = old // another request decoded it meanwhile
+	} else {
+		c.insert(h, e)
+	}
+	delete(c.seen, h)
+	c.mu.Unlock()
+	return e
+}
+
+// insert adds e to the current generation, starting a new one when it is
+// full. c.mu is held.
+func (c *ExceptionCache) insert(h uint64, e *cachedExceptions) {
+	if len(c.cur) >= c.max {
+		c.old, c.cur = c.cur, make(map[uint64]*cachedExceptions, c.max)
+	}
+	c.cur[h] = e
+}
+
+// cloneExceptions returns a deep copy of excepts that shares no memory
+// with the payload they were decoded from, nor with a Decoder's scratch.
+func cloneExceptions(excepts []Exception) []Exception {
+	out := make([]Exception, len(excepts))
+	nframes := 0
+	for i := range excepts {
+		nframes += len(excepts[i].Frames)
+	}
+	frames := make([]Frame, 0, nframes)
+	bools := make([]bool, 0, nframes+len(excepts))
+	cloneBool := func(b *bool) *bool {
+		if b == nil {
+			return nil
+		}
+		bools = append(bools, *b)
+		return &bools[len(bools)-1]
+	}
+	for i, ex := range excepts {
+		ex.Type, ex.Value, ex.Module = strings.Clone(ex.Type), strings.Clone(ex.Value), strings.Clone(ex.Module)
+		ex.MechanismType = strings.Clone(ex.MechanismType)
+		ex.Handled = cloneBool(ex.Handled)
+		if ex.Frames != nil {
+			n := len(frames)
+			for _, f := range ex.Frames {
+				f.Filename, f.AbsPath, f.Module = strings.Clone(f.Filename), strings.Clone(f.AbsPath), strings.Clone(f.Module)
+				f.Package, f.Function, f.RawFunction = strings.Clone(f.Package), strings.Clone(f.Function), strings.Clone(f.RawFunction)
+				f.ContextLine, f.Platform = strings.Clone(f.ContextLine), strings.Clone(f.Platform)
+				f.InApp = cloneBool(f.InApp)
+				// A lean decode leaves these nil; a copy of anything else
+				// would share the payload.
+				f.PreContext, f.PostContext, f.Vars = nil, nil, nil
+				frames = append(frames, f)
+			}
+			ex.Frames = frames[n:len(frames):len(frames)]
+		}
+		out[i] = ex
+	}
+	return out
+}

@@ -1,0 +1,189 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// checkCached fails t unless a Decoder with an ExceptionCache returns, for
+// in, what DecodeEvent returns (see checkLean) on each of three decodes:
+// the first sighting (decoded, only noted), the second (decoded, cached)
+// and the third (taken from the cache). Each decode reads a copy of in of
+// its own, scribbled over once decoded: an entry sharing a payload's
+// memory would show in the next decode. It returns the ExceptionsID of
+// each decode.
+func checkCached(t *testing.T, d *Decoder, in []byte, maxDepth int) [3]uint64 {
+	t.Helper()
+	var ids [3]uint64
+	full, ferr := DecodeEvent(in, maxDepth)
+	for i := range ids {
+		buf := bytes.Clone(in)
+		ev, err := d.DecodeLeanInPlace(buf, maxDepth)
+		if ferr != nil || err != nil {
+			if !sameError(err, ferr) {
+				t.Fatalf("decode %d of %q with a cache, depth %d: got error %v (reason %q), want %v (reason %q)", i, in, maxDepth, err, Reason(err), ferr, Reason(ferr))
+			}
+			return ids
+		}
+		ids[i] = ev.ExceptionsID
+		got := *ev
+		got.ExceptionsID = 0
+		if want := withoutLean(full); !reflect.DeepEqual(&got, want) {
+			g, _ := json.Marshal(&got)
+			w, _ := json.Marshal(want)
+			t.Fatalf("decode %d of %q with a cache, depth %d:\n got %s\nwant %s", i, in, maxDepth, g, w)
+		}
+		for j := range buf {
+			buf[j] = '#'
+		}
+	}
+	return ids
+}
+
+// TestExceptionCacheSameEvents decodes every payload the package's tests
+// decode through one cached Decoder: each must decode as without the
+// cache, and an event whose exceptions came from the cache must name them.
+func TestExceptionCacheSameEvents(t *testing.T) {
+	// shared lives across the inputs, with entries coming and going; d
+	// starts each input with a cache of its own.
+	shared := Decoder{Exceptions: NewExceptionCache(4)}
+	var d Decoder
+	cached, hits := 0, uint64(0)
+	for _, in := range leanInputs(t) {
+		checkCached(t, &shared, in.in, in.depth)
+		d.Exceptions = NewExceptionCache(8)
+		ids := checkCached(t, &d, in.in, in.depth)
+		h, _ := d.Exceptions.Stats()
+		hits += h
+		if ids[0] != 0 {
+			t.Errorf("%s: the first decode got exceptions id %d, want 0 (a first sighting is not cached)", in.name, ids[0])
+		}
+		if ids[1] != ids[2] {
+			t.Errorf("%s: the second and third decodes got exceptions ids %d and %d, want the same", in.name, ids[1], ids[2])
+		}
+		if ids[2] != 0 {
+			cached++
+		}
+	}
+	// Most fixtures have exceptions; this fails if nothing is cached.
+	if cached < 5 || hits < uint64(cached) {
+		t.Errorf("%d payloads were cached, with %d hits; want at least 5, and a hit for each", cached, hits)
+	}
+}
+
+// TestExceptionCacheKey checks that the cache tells exception values apart
+// by their whole text, and that the rest of the event stays the event's.
+func TestExceptionCacheKey(t *testing.T) {
+	d := Decoder{Exceptions: NewExceptionCache(8)}
+	event := func(value, message string) []byte {
+		return fmt.Appendf(nil, `{"message":%q,"exception":[{"type":"E","value":%q,"stacktrace":{"frames":[{"function":"f","in_app":true}]}}]}`, message, value)
+	}
+	var ids []uint64
+	for _, value := range []string{"a", "b"} {
+		for i := range 3 {
+			msg := fmt.Sprint("message ", i)
+			ev, err := d.DecodeLeanInPlace(event(value, msg), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Message != msg || ev.Exceptions[0].Value != value || !*ev.Exceptions[0].Frames[0].InApp {
+				t.Fatalf("value %s, decode %d: got message %q, exception %+v", value, i, ev.Message, ev.Exceptions[0])
+			}
+			ids = append(ids, ev.ExceptionsID)
+		}
+	}
+	if ids[0] != 0 || ids[1] == 0 || ids[2] != ids[1] || ids[3] != 0 || ids[4] == 0 || ids[5] != ids[4] || ids[4] == ids[1] {
+		t.Errorf("exceptions ids %v: want 0, a, a, 0, b, b with a ≠ b", ids)
+	}
+	// A value with the same text after white space is the same value; the
+	// white space before it is not part of the text.
+	ev, err := d.DecodeLeanInPlace([]byte(`{"exception":  [{"type":"E","value":"a","stacktrace":{"frames":[{"function":"f","in_app":true}]}}]}`), 0)
+	if err != nil || ev.ExceptionsID != ids[1] {
+		t.Errorf("after white space: got id %d, error %v; want %d", ev.ExceptionsID, err, ids[1])
+	}
+}
+
+// TestExceptionCacheDepth checks that a cached exception value is still
+// held to the caller's maxDepth.
+func TestExceptionCacheDepth(t *testing.T) {
+	d := Decoder{Exceptions: NewExceptionCache(8)}
+	in := []byte(`{"exception":{"values":[{"type":"E","stacktrace":{"frames":[{"function":"f","vars":{"a":{"b":1}}}]}}]}}`)
+	for range 2 {
+		if _, err := d.DecodeLeanInPlace(bytes.Clone(in), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, want := DecodeEvent(in, 5)
+	if _, err := d.DecodeLeanInPlace(bytes.Clone(in), 5); !sameError(err, want) || want == nil {
+		t.Errorf("cached value at depth 5: got %v, want %v (too deep)", err, want)
+	}
+}
+
+// TestExceptionCacheBounded checks that the cache keeps at most two
+// generations of entries, and that an entry found in the older one moves
+// to the newer one.
+func TestExceptionCacheBounded(t *testing.T) {
+	c := NewExceptionCache(2)
+	d := Decoder{Exceptions: c}
+	text := func(i int) string { return fmt.Sprintf(`[{"type":"E%d"}]`, i) } // an entry's text
+	has := func(gen map[uint64]*cachedExceptions, i int) bool {
+		e := gen[maphash.String(exceptionSeed, text(i))]
+		return e != nil && e.text == text(i)
+	}
+	in := func(i int) []byte { return fmt.Appendf(nil, `{"exception":%s}`, text(i)) }
+	decode := func(i int) uint64 {
+		t.Helper()
+		ev, err := d.DecodeLeanInPlace(in(i), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprint("E", i); ev.Exceptions[0].Type != want {
+			t.Fatalf("got type %q, want %q", ev.Exceptions[0].Type, want)
+		}
+		return ev.ExceptionsID
+	}
+	for i := range 6 {
+		decode(i)
+		if decode(i) == 0 {
+			t.Fatalf("E%d: not cached on its second sighting", i)
+		}
+		if i == 2 && decode(0) == 0 {
+			t.Fatal("E0 left the cache too early")
+		}
+		// Found in the older generation at E2, E0 moved forward: two
+		// entries later it is still there.
+		if i == 4 && !has(c.cur, 0) && !has(c.old, 0) {
+			t.Fatal("E0 was not moved forward when found in the older generation")
+		}
+	}
+	if n := len(c.cur) + len(c.old); n > 4 {
+		t.Errorf("the cache holds %d entries, want at most 4", n)
+	}
+	if has(c.cur, 1) || has(c.old, 1) {
+		t.Error("E1, the oldest, is still cached")
+	}
+	if !has(c.cur, 5) || has(c.cur, 0) || has(c.old, 0) {
+		t.Error("E5, the newest, is not cached, or E0 (moved forward, then aged out) still is")
+	}
+}
+
+// TestExceptionCacheLarge checks that a value over maxCachedException is
+// decoded every time and never cached.
+func TestExceptionCacheLarge(t *testing.T) {
+	d := Decoder{Exceptions: NewExceptionCache(8)}
+	in := fmt.Appendf(nil, `{"exception":[{"type":"E","value":%q}]}`, strings.Repeat("x", maxCachedException))
+	for range 3 {
+		ev, err := d.DecodeLeanInPlace(bytes.Clone(in), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.ExceptionsID != 0 || len(ev.Exceptions[0].Value) != maxCachedException {
+			t.Fatalf("got id %d and a value of %d bytes; want 0 and %d", ev.ExceptionsID, len(ev.Exceptions[0].Value), maxCachedException)
+		}
+	}
+}
