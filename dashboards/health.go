@@ -119,7 +119,11 @@ func healthDashboard() *dashboard.DashboardBuilder {
 		WithPanel(graph("Events committed/s", "Events written to storage by the group commit, by result (ok, error).", "cps", 6,
 			q{rate("telltale_sentry_events_committed_total", self, "result"), "{{result}}"})).
 		WithPanel(graph("Events per group commit", "Mean number of events that shared one group commit (one fsync).", "short", 6,
-			q{mean("telltale_sentry_commit_batch_events", self), "mean"}))
+			q{mean("telltale_sentry_commit_batch_events", self), "mean"})).
+		WithPanel(graph("Exception cache hit ratio", "Share of events whose exception value repeated a recent event's, so that its decoded "+
+			"exceptions (exceptions) and its grouping (grouping) came from the caches instead of being built again.", "percentunit", 6,
+			q{rate("telltale_sentry_cache_lookups_total", self+`,result="hit"`, "cache") + " / " +
+				rate("telltale_sentry_cache_lookups_total", self, "cache"), "{{cache}}"}))
 }
 
 // projectEventsGraph is the "Events by project and outcome" panel, on the
