@@ -15,13 +15,15 @@ import (
 // the first sighting (decoded, only noted), the second (decoded, cached)
 // and the third (taken from the cache). Each decode reads a copy of in of
 // its own, scribbled over once decoded: an entry sharing a payload's
-// memory would show in the next decode. It returns the ExceptionsID of
-// each decode.
-func checkCached(t *testing.T, d *Decoder, in []byte, maxDepth int) [3]uint64 {
+// memory would show in the next decode. With skip set, every decode skips
+// the value before it looks it up (as when lookups have been hitting);
+// else it decodes first. It returns the ExceptionsID of each decode.
+func checkCached(t *testing.T, d *Decoder, in []byte, maxDepth int, skip bool) [3]uint64 {
 	t.Helper()
 	var ids [3]uint64
 	full, ferr := DecodeEvent(in, maxDepth)
 	for i := range ids {
+		setSkip(d.Exceptions, skip)
 		buf := bytes.Clone(in)
 		ev, err := d.DecodeLeanInPlace(buf, maxDepth)
 		if ferr != nil || err != nil {
@@ -45,6 +47,15 @@ func checkCached(t *testing.T, d *Decoder, in []byte, maxDepth int) [3]uint64 {
 	return ids
 }
 
+// setSkip makes c's next lookup skip first, or decode first.
+func setSkip(c *ExceptionCache, skip bool) {
+	if skip {
+		c.score.Store(maxScore)
+	} else {
+		c.score.Store(-maxScore)
+	}
+}
+
 // TestExceptionCacheSameEvents decodes every payload the package's tests
 // decode through one cached Decoder: each must decode as without the
 // cache, and an event whose exceptions came from the cache must name them.
@@ -54,10 +65,12 @@ func TestExceptionCacheSameEvents(t *testing.T) {
 	shared := Decoder{Exceptions: NewExceptionCache(4)}
 	var d Decoder
 	cached, hits := 0, uint64(0)
-	for _, in := range leanInputs(t) {
-		checkCached(t, &shared, in.in, in.depth)
+	for i, in := range leanInputs(t) {
+		skip := i%2 == 0
+		checkCached(t, &shared, in.in, in.depth, skip)
+		checkCached(t, &shared, in.in, in.depth, !skip)
 		d.Exceptions = NewExceptionCache(8)
-		ids := checkCached(t, &d, in.in, in.depth)
+		ids := checkCached(t, &d, in.in, in.depth, skip)
 		h, _ := d.Exceptions.Stats()
 		hits += h
 		if ids[0] != 0 {
@@ -79,6 +92,14 @@ func TestExceptionCacheSameEvents(t *testing.T) {
 // TestExceptionCacheKey checks that the cache tells exception values apart
 // by their whole text, and that the rest of the event stays the event's.
 func TestExceptionCacheKey(t *testing.T) {
+	for _, skip := range []bool{false, true} {
+		t.Run(map[bool]string{false: "decode-first", true: "skip-first"}[skip], func(t *testing.T) {
+			testExceptionCacheKey(t, skip)
+		})
+	}
+}
+
+func testExceptionCacheKey(t *testing.T, skip bool) {
 	d := Decoder{Exceptions: NewExceptionCache(8)}
 	event := func(value, message string) []byte {
 		return fmt.Appendf(nil, `{"message":%q,"exception":[{"type":"E","value":%q,"stacktrace":{"frames":[{"function":"f","in_app":true}]}}]}`, message, value)
@@ -87,6 +108,7 @@ func TestExceptionCacheKey(t *testing.T) {
 	for _, value := range []string{"a", "b"} {
 		for i := range 3 {
 			msg := fmt.Sprint("message ", i)
+			setSkip(d.Exceptions, skip)
 			ev, err := d.DecodeLeanInPlace(event(value, msg), 0)
 			if err != nil {
 				t.Fatal(err)
@@ -102,6 +124,7 @@ func TestExceptionCacheKey(t *testing.T) {
 	}
 	// A value with the same text after white space is the same value; the
 	// white space before it is not part of the text.
+	setSkip(d.Exceptions, skip)
 	ev, err := d.DecodeLeanInPlace([]byte(`{"exception":  [{"type":"E","value":"a","stacktrace":{"frames":[{"function":"f","in_app":true}]}}]}`), 0)
 	if err != nil || ev.ExceptionsID != ids[1] {
 		t.Errorf("after white space: got id %d, error %v; want %d", ev.ExceptionsID, err, ids[1])
@@ -119,8 +142,11 @@ func TestExceptionCacheDepth(t *testing.T) {
 		}
 	}
 	_, want := DecodeEvent(in, 5)
-	if _, err := d.DecodeLeanInPlace(bytes.Clone(in), 5); !sameError(err, want) || want == nil {
-		t.Errorf("cached value at depth 5: got %v, want %v (too deep)", err, want)
+	for _, skip := range []bool{false, true} {
+		setSkip(d.Exceptions, skip)
+		if _, err := d.DecodeLeanInPlace(bytes.Clone(in), 5); !sameError(err, want) || want == nil {
+			t.Errorf("cached value at depth 5, skipping first %v: got %v, want %v (too deep)", skip, err, want)
+		}
 	}
 }
 
