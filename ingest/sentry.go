@@ -59,11 +59,12 @@ type Sentry struct {
 
 	zstdDec *zstd.Decoder
 
-	// exceptions and groupings spare an event that repeats an earlier
-	// event's exception value the decoding and grouping of its stack
-	// traces (see envelope.ExceptionCache and grouping.Cache).
+	// exceptions spares an event that repeats an earlier event's exception
+	// value the decoding of its stack traces, and, through the memo of
+	// each entry, their grouping (envelope.ExceptionCache, grouping's
+	// memo.go); memos counts the groupings found there.
 	exceptions *envelope.ExceptionCache
-	groupings  *grouping.Cache
+	memos      grouping.MemoStats
 
 	requests *prometheus.CounterVec
 	// okEnvelope and okStore count the 200 answers of requests: looked up
@@ -77,9 +78,9 @@ type Sentry struct {
 	projectEvents *prometheus.CounterVec
 }
 
-// exceptionCacheSize is the size of a generation of the exception and
-// grouping caches: up to twice as many distinct exception values, at
-// some 15 KB each for a 20-frame stack trace.
+// exceptionCacheSize is the size of a generation of the exception cache:
+// up to twice as many distinct exception values, at some 15 KB each (with
+// their grouping) for a 20-frame stack trace.
 const exceptionCacheSize = 256
 
 // NewSentry returns the ingest endpoints over tracker.
@@ -108,7 +109,7 @@ func NewSentry(cfg SentryConfig, tracker *issues.Tracker, reg prometheus.Registe
 	}
 	s := &Sentry{
 		cfg: cfg, tracker: tracker, log: log, limiters: map[uint32]*rate.Limiter{}, zstdDec: dec,
-		exceptions: envelope.NewExceptionCache(exceptionCacheSize), groupings: grouping.NewCache(exceptionCacheSize),
+		exceptions: envelope.NewExceptionCache(exceptionCacheSize),
 	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "telltale_sentry_requests_total",
@@ -141,7 +142,7 @@ func NewSentry(cfg SentryConfig, tracker *issues.Tracker, reg prometheus.Registe
 	lookups := func(cache, result string, stats func() (uint64, uint64)) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "telltale_sentry_cache_lookups_total",
-			Help:        "Lookups of events' exception values in the decoded-exceptions cache and of their grouping in the grouping cache, by result.",
+			Help:        "Lookups of events' exception values in the decoded-exceptions cache, and of their grouping in the memo of the cached exceptions, by result.",
 			ConstLabels: prometheus.Labels{"cache": cache, "result": result},
 		}, func() float64 {
 			hits, misses := stats()
@@ -155,7 +156,7 @@ func NewSentry(cfg SentryConfig, tracker *issues.Tracker, reg prometheus.Registe
 		for _, c := range []prometheus.Collector{
 			s.requests, s.items, s.rejected, s.discarded, s.projectEvents,
 			lookups("exceptions", "hit", s.exceptions.Stats), lookups("exceptions", "miss", s.exceptions.Stats),
-			lookups("grouping", "hit", s.groupings.Stats), lookups("grouping", "miss", s.groupings.Stats),
+			lookups("grouping", "hit", s.memos.Stats), lookups("grouping", "miss", s.memos.Stats),
 		} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("ingest: cannot register metrics: %w", err)
@@ -642,7 +643,7 @@ func (s *Sentry) store(ctx *fasthttp.RequestCtx, sc *reqScratch, proj *issues.Pr
 	// Lean: what only the stored event shows is checked, not built; it is
 	// decoded when the event is read (DecodeStoredEvent). In place: raw is
 	// the request's memory, which outlives the event's use (see serve).
-	sc.dec.Exceptions, sc.grp.Cache = s.exceptions, s.groupings
+	sc.dec.Exceptions, sc.grp.Memos = s.exceptions, &s.memos
 	ev, err := sc.dec.DecodeLeanInPlace(raw, s.cfg.MaxDepth)
 	if err != nil {
 		return "", parseReject(err)
@@ -787,7 +788,7 @@ func toDoc(d *issues.Doc, ev *envelope.Event) *issues.Doc {
 				Handled: ex.Handled, MechanismType: ex.MechanismType, Frames: toFrames(ex.Frames),
 			})
 		}
-		d.Exceptions, d.ExceptionsID = exs, ev.ExceptionsID
+		d.Exceptions, d.ExceptionsMemo = exs, ev.ExceptionsMemo
 	}
 	if len(ev.Threads) > 0 {
 		for _, th := range ev.Threads {

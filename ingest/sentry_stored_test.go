@@ -156,7 +156,7 @@ func TestInPlaceBodiesReused(t *testing.T) {
 	if hits, _ := s.exceptions.Stats(); hits == 0 {
 		t.Error("no exception came from the cache")
 	}
-	if hits, _ := s.groupings.Stats(); hits == 0 {
+	if hits, _ := s.memos.Stats(); hits == 0 {
 		t.Error("no grouping came from the cache")
 	}
 	var events uint64

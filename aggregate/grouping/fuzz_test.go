@@ -115,10 +115,10 @@ func FuzzGroup(f *testing.F) {
 	// The fuzz function runs one input at a time, in the seed corpus as in
 	// each fuzzing worker, so g needs no lock.
 	var g Grouper
-	// gc has a Cache that lives across inputs, and ids names exception
-	// lists by content: an input's events meet the cached grouping of
-	// another input's with the same exceptions.
-	gc, ids := Grouper{Cache: NewCache(8)}, exceptionNames{}
+	// ids gives exception lists a memo by content that lives across
+	// inputs: an input's events meet the memo of another input's with the
+	// same exceptions, through gc.
+	gc, ids := Grouper{Memos: new(MemoStats)}, exceptionNames{}
 	f.Fuzz(func(t *testing.T, typ, value, module, function, path, platform, fp, ctx string, inApp bool) {
 		fr := Frame{Module: module, Function: function, AbsPath: path, Filename: path, ContextLine: ctx, Platform: platform, InApp: &inApp}
 		events := []*Event{
@@ -142,7 +142,7 @@ func FuzzGroup(f *testing.F) {
 			ids.name(t, &named)
 			for range 2 {
 				if got := gc.Group(&named); !reflect.DeepEqual(got, r) {
-					t.Fatalf("Grouper.Group with a Cache differs from Group for %+v\ngot:\n%s%+v\nwant:\n%s%+v", e, formatResult(got), got.Components, formatResult(r), r.Components)
+					t.Fatalf("Grouper.Group with a memo differs from Group for %+v\ngot:\n%s%+v\nwant:\n%s%+v", e, formatResult(got), got.Components, formatResult(r), r.Components)
 				}
 			}
 		}

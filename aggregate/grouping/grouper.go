@@ -23,9 +23,9 @@ type Grouper struct {
 	vals    []string
 	hashBuf []byte
 	ids     idCache
-	// Cache, when set, keeps the grouping of events by their exceptions
-	// (see Cache), shared by the Groupers of a server.
-	Cache *Cache
+	// Memos, when set, counts the lookups in events' memos (see memo.go),
+	// for the Groupers of a server.
+	Memos *MemoStats
 }
 
 // Bounds on what a Grouper keeps between calls. A 100-frame event needs
@@ -70,18 +70,19 @@ func (g *Grouper) Group(ev *Event) Result {
 	clear(g.comps)
 	clear(g.fpComps)
 	clear(g.vals)
-	var key cacheKey
-	useCache := g.Cache != nil && cacheable(ev)
-	if useCache {
-		key = cacheKey{ev.ExceptionsID, ev.Platform}
-		if e := g.Cache.get(key); e != nil {
-			return g.fromCache(ev, e)
+	useMemo := memoable(ev)
+	if useMemo {
+		m, _ := ev.ExceptionsMemo.Load().(*memo)
+		hit := m != nil && m.platform == ev.Platform
+		g.Memos.count(hit)
+		if hit {
+			return g.fromMemo(ev, m)
 		}
 	}
 	b := builder{ev: ev, g: g}
 	r, hashBuf := b.group(g.hashBuf)
-	if useCache && (r.Variant == "app" || r.Variant == "system") {
-		g.Cache.put(key, newCached(ev, &r))
+	if useMemo && (r.Variant == "app" || r.Variant == "system") {
+		ev.ExceptionsMemo.Store(newMemo(ev, &r))
 	}
 	g.comps = keep(g.comps, b.comps, maxKeptComponents)
 	g.fpComps = keep(g.fpComps, b.fpComps, maxKeptComponents)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -31,10 +32,10 @@ type Event struct {
 	// (caught) exception last.
 	Exceptions []Exception
 	Threads    []Thread
-	// ExceptionsID, when not 0, names Exceptions: every event with the
-	// same ExceptionsID has the same Exceptions (envelope.ExceptionCache
-	// gives such ids). A Grouper's Cache looks events up by it.
-	ExceptionsID uint64
+	// ExceptionsMemo, when set, is shared by every event with the same
+	// Exceptions (envelope.ExceptionCache gives one with each list it
+	// keeps): a Grouper keeps there what it derived from them (memo.go).
+	ExceptionsMemo *atomic.Value
 }
 
 // Tag is one event tag.

@@ -2,6 +2,7 @@ package grouping
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 )
 
@@ -88,14 +89,14 @@ func BenchmarkGrouper(b *testing.B) {
 				_ = g.Group(bc.ev)
 			}
 		})
-		// With a Cache, as ingest groups: an event whose exceptions repeat
-		// (an error flood) takes its grouping from the cache. The cases
-		// with a fingerprint are never looked up.
+		// With a memo, as ingest groups: an event whose exceptions repeat
+		// (an error flood) takes its grouping from their memo. The cases
+		// with a fingerprint never use it.
 		b.Run(bc.name+"-cached", func(b *testing.B) {
 			b.ReportAllocs()
-			g := Grouper{Cache: NewCache(16)}
+			var g Grouper
 			ev := *bc.ev
-			ev.ExceptionsID = 1
+			ev.ExceptionsMemo = new(atomic.Value)
 			for b.Loop() {
 				_ = g.Group(&ev)
 			}

@@ -2,6 +2,7 @@ package issues
 
 import (
 	"encoding/json"
+	"sync/atomic"
 	"time"
 
 	"github.com/telltale-dev/telltale/aggregate/grouping"
@@ -29,9 +30,9 @@ type Doc struct {
 	Breadcrumbs                                                                  []Breadcrumb
 	Request                                                                      *Request
 	Contexts, Extra                                                              json.RawMessage
-	// ExceptionsID names Exceptions for grouping's cache (see
-	// grouping.Event); 0 when they are not named. It is not stored.
-	ExceptionsID uint64 `json:"-"`
+	// ExceptionsMemo is the memo of Exceptions for grouping (see
+	// grouping.Event), or nil. It is not stored.
+	ExceptionsMemo *atomic.Value `json:"-"`
 }
 
 // Tag is one key/value pair.
@@ -63,7 +64,7 @@ func (d *Doc) Grouping() *grouping.Event {
 		Platform: d.Platform, Level: d.Level, Logger: d.Logger, Transaction: d.Transaction,
 		Message: d.Message, LogTemplate: d.LogTemplate, LogFormatted: d.LogFormatted,
 		Fingerprint: d.Fingerprint, Tags: d.Tags, Exceptions: d.Exceptions, Threads: d.Threads,
-		ExceptionsID: d.ExceptionsID,
+		ExceptionsMemo: d.ExceptionsMemo,
 	}
 }
 

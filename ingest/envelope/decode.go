@@ -428,7 +428,7 @@ func (st *eventState) field(s *scanner, key []byte) bool {
 		*st.request = Request{}
 		return st.request.decode(s, st, 1)
 	case "exception":
-		ev.ExceptionsID = 0
+		ev.ExceptionsMemo = nil
 		if st.cache != nil {
 			return st.cachedExceptions(s, ev)
 		}
@@ -701,7 +701,7 @@ func (st *eventState) cachedExceptions(s *scanner, ev *Event) bool {
 			h, looked = maphash.Bytes(exceptionSeed, text), true
 			var e *cachedExceptions
 			if e, admit = c.lookup(text, h); e != nil {
-				ev.Exceptions, ev.ExceptionsID = e.exceptions, e.id
+				ev.Exceptions, ev.ExceptionsMemo = e.exceptions, &e.memo
 				return true
 			}
 		}
@@ -718,13 +718,13 @@ func (st *eventState) cachedExceptions(s *scanner, ev *Event) bool {
 		h = maphash.Bytes(exceptionSeed, text)
 		var e *cachedExceptions
 		if e, admit = c.lookup(text, h); e != nil {
-			ev.Exceptions, ev.ExceptionsID = e.exceptions, e.id
+			ev.Exceptions, ev.ExceptionsMemo = e.exceptions, &e.memo
 			return true
 		}
 	}
 	if admit {
 		e := c.put(text, h, ev.Exceptions)
-		ev.Exceptions, ev.ExceptionsID = e.exceptions, e.id
+		ev.Exceptions, ev.ExceptionsMemo = e.exceptions, &e.memo
 	}
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -52,11 +53,12 @@ type Event struct {
 	// outermost (caught) exception last. Both {"values": [...]} and a bare
 	// array (sentry-go) are accepted.
 	Exceptions []Exception
-	// ExceptionsID, when not 0, says that Exceptions came from the
+	// ExceptionsMemo, when set, says that Exceptions came from the
 	// Decoder's ExceptionCache: they are then shared and must not be
-	// changed, and every event with the same ExceptionsID has the same
-	// Exceptions.
-	ExceptionsID uint64
+	// changed. It is their entry's memo, shared by every event with the
+	// same Exceptions, where one consumer (grouping) keeps what it derives
+	// from them alone; it goes when the entry leaves the cache.
+	ExceptionsMemo *atomic.Value
 	// Threads are the threads, from {"values": [...]} or a bare array.
 	Threads []Thread
 	// Breadcrumbs are the breadcrumbs, from {"values": [...]} or a bare array.
@@ -240,7 +242,7 @@ type Decoder struct {
 	bools []bool
 	// Exceptions, when set, is the cache DecodeLeanInPlace takes an event's
 	// exceptions from when an earlier event sent the same exception value
-	// (see ExceptionCache). The Event's ExceptionsID then names them.
+	// (see ExceptionCache). The Event's ExceptionsMemo is then set.
 	Exceptions *ExceptionCache
 }
 

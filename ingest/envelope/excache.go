@@ -15,7 +15,9 @@ import (
 // Decoding the stack traces was the larger part of decoding an event.
 //
 // Equal text decodes to equal exceptions, so the cache changes no result;
-// entries are compared by their whole text, not by a hash. An entry is
+// entries are compared by their whole text, not by a hash. Each entry also
+// holds a memo (Event.ExceptionsMemo), where grouping keeps the grouping of
+// its exceptions: it lives and goes with the entry. An entry is
 // made on the second sighting of a text, not the first: a stream of
 // exceptions that never repeat (values with ids in them) costs a lookup
 // and a hash per event, not a copy.
@@ -51,16 +53,12 @@ const maxScore = 64
 const maxCachedException = 64 << 10
 
 // cachedExceptions is one entry: the text, the decoded exceptions, owned
-// by the cache and never changed, and their id.
+// by the cache and never changed, and their memo (Event.ExceptionsMemo).
 type cachedExceptions struct {
 	text       string
-	id         uint64
 	exceptions []Exception
+	memo       atomic.Value
 }
-
-// exceptionIDs numbers the entries of every cache in the process, so that
-// an id names one list of exceptions.
-var exceptionIDs atomic.Uint64
 
 // exceptionSeed seeds the hashes of exception texts.
 var exceptionSeed = maphash.MakeSeed()
@@ -129,7 +127,7 @@ func (c *ExceptionCache) lookup(text []byte, h uint64) (e *cachedExceptions, adm
 // put adds a copy of excepts as the entry of text, whose hash is h, and
 // returns it.
 func (c *ExceptionCache) put(text []byte, h uint64, excepts []Exception) *cachedExceptions {
-	e := &cachedExceptions{text: string(text), id: exceptionIDs.Add(1), exceptions: cloneExceptions(excepts)}
+	e := &cachedExceptions{text: string(text), exceptions: cloneExceptions(excepts)}
 	c.mu.Lock()
 	if old := c.cur[h]; old != nil && old.text == e.text {
 		e = old // another request decoded it meanwhile

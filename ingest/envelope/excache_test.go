@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -17,10 +18,10 @@ import (
 // its own, scribbled over once decoded: an entry sharing a payload's
 // memory would show in the next decode. With skip set, every decode skips
 // the value before it looks it up (as when lookups have been hitting);
-// else it decodes first. It returns the ExceptionsID of each decode.
-func checkCached(t *testing.T, d *Decoder, in []byte, maxDepth int, skip bool) [3]uint64 {
+// else it decodes first. It returns the ExceptionsMemo of each decode.
+func checkCached(t *testing.T, d *Decoder, in []byte, maxDepth int, skip bool) [3]*atomic.Value {
 	t.Helper()
-	var ids [3]uint64
+	var ids [3]*atomic.Value
 	full, ferr := DecodeEvent(in, maxDepth)
 	for i := range ids {
 		setSkip(d.Exceptions, skip)
@@ -32,9 +33,9 @@ func checkCached(t *testing.T, d *Decoder, in []byte, maxDepth int, skip bool) [
 			}
 			return ids
 		}
-		ids[i] = ev.ExceptionsID
+		ids[i] = ev.ExceptionsMemo
 		got := *ev
-		got.ExceptionsID = 0
+		got.ExceptionsMemo = nil
 		if want := withoutLean(full); !reflect.DeepEqual(&got, want) {
 			g, _ := json.Marshal(&got)
 			w, _ := json.Marshal(want)
@@ -73,13 +74,13 @@ func TestExceptionCacheSameEvents(t *testing.T) {
 		ids := checkCached(t, &d, in.in, in.depth, skip)
 		h, _ := d.Exceptions.Stats()
 		hits += h
-		if ids[0] != 0 {
-			t.Errorf("%s: the first decode got exceptions id %d, want 0 (a first sighting is not cached)", in.name, ids[0])
+		if ids[0] != nil {
+			t.Errorf("%s: the first decode got a memo, want none (a first sighting is not cached)", in.name)
 		}
 		if ids[1] != ids[2] {
-			t.Errorf("%s: the second and third decodes got exceptions ids %d and %d, want the same", in.name, ids[1], ids[2])
+			t.Errorf("%s: the second and third decodes got memos %p and %p, want the same", in.name, ids[1], ids[2])
 		}
-		if ids[2] != 0 {
+		if ids[2] != nil {
 			cached++
 		}
 	}
@@ -104,7 +105,7 @@ func testExceptionCacheKey(t *testing.T, skip bool) {
 	event := func(value, message string) []byte {
 		return fmt.Appendf(nil, `{"message":%q,"exception":[{"type":"E","value":%q,"stacktrace":{"frames":[{"function":"f","in_app":true}]}}]}`, message, value)
 	}
-	var ids []uint64
+	var ids []*atomic.Value
 	for _, value := range []string{"a", "b"} {
 		for i := range 3 {
 			msg := fmt.Sprint("message ", i)
@@ -116,18 +117,18 @@ func testExceptionCacheKey(t *testing.T, skip bool) {
 			if ev.Message != msg || ev.Exceptions[0].Value != value || !*ev.Exceptions[0].Frames[0].InApp {
 				t.Fatalf("value %s, decode %d: got message %q, exception %+v", value, i, ev.Message, ev.Exceptions[0])
 			}
-			ids = append(ids, ev.ExceptionsID)
+			ids = append(ids, ev.ExceptionsMemo)
 		}
 	}
-	if ids[0] != 0 || ids[1] == 0 || ids[2] != ids[1] || ids[3] != 0 || ids[4] == 0 || ids[5] != ids[4] || ids[4] == ids[1] {
-		t.Errorf("exceptions ids %v: want 0, a, a, 0, b, b with a ≠ b", ids)
+	if ids[0] != nil || ids[1] == nil || ids[2] != ids[1] || ids[3] != nil || ids[4] == nil || ids[5] != ids[4] || ids[4] == ids[1] {
+		t.Errorf("exceptions memos %v: want nil, a, a, nil, b, b with a ≠ b", ids)
 	}
 	// A value with the same text after white space is the same value; the
 	// white space before it is not part of the text.
 	setSkip(d.Exceptions, skip)
 	ev, err := d.DecodeLeanInPlace([]byte(`{"exception":  [{"type":"E","value":"a","stacktrace":{"frames":[{"function":"f","in_app":true}]}}]}`), 0)
-	if err != nil || ev.ExceptionsID != ids[1] {
-		t.Errorf("after white space: got id %d, error %v; want %d", ev.ExceptionsID, err, ids[1])
+	if err != nil || ev.ExceptionsMemo != ids[1] {
+		t.Errorf("after white space: got memo %p, error %v; want %p", ev.ExceptionsMemo, err, ids[1])
 	}
 }
 
@@ -162,7 +163,7 @@ func TestExceptionCacheBounded(t *testing.T) {
 		return e != nil && e.text == text(i)
 	}
 	in := func(i int) []byte { return fmt.Appendf(nil, `{"exception":%s}`, text(i)) }
-	decode := func(i int) uint64 {
+	decode := func(i int) *atomic.Value {
 		t.Helper()
 		ev, err := d.DecodeLeanInPlace(in(i), 0)
 		if err != nil {
@@ -171,14 +172,14 @@ func TestExceptionCacheBounded(t *testing.T) {
 		if want := fmt.Sprint("E", i); ev.Exceptions[0].Type != want {
 			t.Fatalf("got type %q, want %q", ev.Exceptions[0].Type, want)
 		}
-		return ev.ExceptionsID
+		return ev.ExceptionsMemo
 	}
 	for i := range 6 {
 		decode(i)
-		if decode(i) == 0 {
+		if decode(i) == nil {
 			t.Fatalf("E%d: not cached on its second sighting", i)
 		}
-		if i == 2 && decode(0) == 0 {
+		if i == 2 && decode(0) == nil {
 			t.Fatal("E0 left the cache too early")
 		}
 		// Found in the older generation at E2, E0 moved forward: two
@@ -208,8 +209,8 @@ func TestExceptionCacheLarge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.ExceptionsID != 0 || len(ev.Exceptions[0].Value) != maxCachedException {
-			t.Fatalf("got id %d and a value of %d bytes; want 0 and %d", ev.ExceptionsID, len(ev.Exceptions[0].Value), maxCachedException)
+		if ev.ExceptionsMemo != nil || len(ev.Exceptions[0].Value) != maxCachedException {
+			t.Fatalf("got memo %p and a value of %d bytes; want none and %d", ev.ExceptionsMemo, len(ev.Exceptions[0].Value), maxCachedException)
 		}
 	}
 }
