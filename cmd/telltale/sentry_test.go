@@ -184,6 +184,52 @@ func sendBoom(hub *sentry.Hub, n int, user string) {
 	})
 }
 
+// TestSentrySDKRepeatedError sends the same error from the same line
+// three times, and a fourth time in a scope with a transaction, through the
+// real sentry-go SDK: it sends the same exception value each time, which
+// the server decodes and groups once and serves from its exception cache
+// from the third event on. The four must make one issue, with the
+// exception's culprit (the last event names a transaction, which becomes
+// the culprit), and the cache must have been hit.
+func TestSentrySDKRepeatedError(t *testing.T) {
+	m := startSentry(t, t.TempDir())
+	hub, client := sentryHub(t, m, "shop@1.2.3", "production")
+	stale := errors.New("stale cart 7")
+	for i := range 4 {
+		hub.WithScope(func(s *sentry.Scope) {
+			if i == 3 {
+				s.AddEventProcessor(func(e *sentry.Event, _ *sentry.EventHint) *sentry.Event {
+					e.Transaction = "GET /cart"
+					return e
+				})
+			}
+			hub.CaptureException(stale)
+		})
+		client.Flush(5 * time.Second) // in order: the last event names the transaction
+	}
+	is := findIssue(issueList(t, m, ""), "stale cart 7")
+	if is == nil || is.Count != "4" || is.Culprit != "GET /cart" {
+		t.Fatalf("repeated error issue = %+v; want the four grouped, culprit GET /cart", is)
+	}
+	lookups := scrapeMetrics(t, m)["telltale_sentry_cache_lookups_total"]
+	if lookups == nil {
+		t.Fatal("no telltale_sentry_cache_lookups_total on /metrics")
+	}
+	hits := map[string]float64{}
+	for _, mt := range lookups.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range mt.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["result"] == "hit" {
+			hits[labels["cache"]] = mt.GetCounter().GetValue()
+		}
+	}
+	if hits["exceptions"] < 2 || hits["grouping"] < 2 {
+		t.Errorf("cache hits %v; want the third and fourth events' exceptions and grouping from the cache", hits)
+	}
+}
+
 // TestSentrySDK sends through the real sentry-go SDK: wrapped errors with
 // varying numbers, a message, custom fingerprints, a recovered panic, user,
 // tags, release and environment, and an oversized event; then the issues
