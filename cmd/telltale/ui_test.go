@@ -20,6 +20,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/getsentry/sentry-go"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 )
 
 // TestUISessionAPI signs in through the form as a browser would, then
@@ -305,6 +307,31 @@ func panicInSort(hub *sentry.Hub) {
 	sort.Slice(xs, func(i, j int) bool { panic(errors.New("comparator is not implemented")) })
 }
 
+// waitHistory waits until expr over the last 5 minutes at a 1 s step
+// has n series of at least points samples each.
+func waitHistory(t *testing.T, api v1.API, expr string, n, points int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		now := time.Now()
+		v, _, _, err := api.QueryRange(context.Background(), expr, v1.Range{Start: now.Add(-5 * time.Minute), End: now, Step: time.Second})
+		m, _ := v.(model.Matrix)
+		full := 0
+		for _, s := range m {
+			if len(s.Values) >= points {
+				full++
+			}
+		}
+		if err == nil && full >= n {
+			return
+		}
+		if now.After(deadline) {
+			t.Fatalf("history of %s: %d of %d series with %d points (%v)", expr, full, n, points, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // hasRow is a predicate: the issue list shows a row whose title has text
 // (and, with badge, that badge).
 func hasRow(text, badge string) string {
@@ -455,6 +482,10 @@ func TestUIBrowser(t *testing.T) {
 	b.wait("the chart", `document.querySelectorAll('svg.chart path.line').length === 2 && document.querySelectorAll('.series-list tr').length === 2`)
 	b.do("search series by label", chromedp.SendKeys(chromedp.CSS(`input[aria-label="Filter series by label"]`), "region=eu"))
 	b.wait("the series of region eu", `document.querySelectorAll('.series-list tr').length === 1 && document.querySelector('.series-list td').textContent.includes('region="eu"')`)
+	// The chart is drawn once per render: wait until the history holds
+	// three seconds of both series, so that a 5-minute chart at a 1 s step
+	// has lines and not dots however fast the steps above ran.
+	waitHistory(t, promClient(t, m.HTTPAddr(), testToken), "ui_orders", 2, 4)
 	b.do("the last 5 minutes", chromedp.SetValue(chromedp.CSS(`select[aria-label="Time range"]`), "5m"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('select[aria-label="Time range"]').dispatchEvent(new Event('change'))`))
 	b.wait("a line over 5 minutes", `location.hash.includes('range=5m') && [...document.querySelectorAll('svg.chart path.line')].filter(p => (p.getAttribute('d').match(/L/g) || []).length >= 2).length === 2`)
