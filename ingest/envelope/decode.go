@@ -691,6 +691,11 @@ func (st *eventState) cachedExceptions(s *scanner, ev *Event) bool {
 	c := st.cache
 	s.ws()
 	start := s.i
+	if e := c.lookupPrefix(s.b[start:], s.max); e != nil {
+		s.i += len(e.text)
+		ev.Exceptions, ev.ExceptionsMemo = e.exceptions, &e.memo
+		return true
+	}
 	var h uint64
 	looked, admit := false, false
 	if c.skipFirst() {
@@ -723,7 +728,7 @@ func (st *eventState) cachedExceptions(s *scanner, ev *Event) bool {
 		}
 	}
 	if admit {
-		e := c.put(text, h, ev.Exceptions)
+		e := c.put(text, h, s.max, ev.Exceptions)
 		ev.Exceptions, ev.ExceptionsMemo = e.exceptions, &e.memo
 	}
 	return true

@@ -134,20 +134,88 @@ func testExceptionCacheKey(t *testing.T, skip bool) {
 
 // TestExceptionCacheDepth checks that a cached exception value is still
 // held to the caller's maxDepth.
+// A value of at least prefixLen bytes is tried by its prefix first.
 func TestExceptionCacheDepth(t *testing.T) {
-	d := Decoder{Exceptions: NewExceptionCache(8)}
-	in := []byte(`{"exception":{"values":[{"type":"E","stacktrace":{"frames":[{"function":"f","vars":{"a":{"b":1}}}]}}]}}`)
-	for range 2 {
-		if _, err := d.DecodeLeanInPlace(bytes.Clone(in), 0); err != nil {
-			t.Fatal(err)
+	for _, value := range []string{"v", strings.Repeat("v", prefixLen)} {
+		d := Decoder{Exceptions: NewExceptionCache(8)}
+		in := fmt.Appendf(nil, `{"exception":{"values":[{"type":"E","value":%q,"stacktrace":{"frames":[{"function":"f","vars":{"a":{"b":1}}}]}}]}}`, value)
+		for range 2 {
+			if _, err := d.DecodeLeanInPlace(bytes.Clone(in), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, want := DecodeEvent(in, 5)
+		for _, skip := range []bool{false, true} {
+			setSkip(d.Exceptions, skip)
+			if _, err := d.DecodeLeanInPlace(bytes.Clone(in), 5); !sameError(err, want) || want == nil {
+				t.Errorf("cached value of %d bytes at depth 5, skipping first %v: got %v, want %v (too deep)", len(value), skip, err, want)
+			}
 		}
 	}
-	_, want := DecodeEvent(in, 5)
-	for _, skip := range []bool{false, true} {
-		setSkip(d.Exceptions, skip)
-		if _, err := d.DecodeLeanInPlace(bytes.Clone(in), 5); !sameError(err, want) || want == nil {
-			t.Errorf("cached value at depth 5, skipping first %v: got %v, want %v (too deep)", skip, err, want)
+}
+
+// TestExceptionCachePrefix checks the lookup by prefix: two values that
+// share their first prefixLen bytes are told apart and keep their own
+// entries and memos, a value found by its prefix is taken whole, and what
+// follows it is still the event's to validate.
+func TestExceptionCachePrefix(t *testing.T) {
+	c := NewExceptionCache(8)
+	d := Decoder{Exceptions: c}
+	common := strings.Repeat("c", prefixLen)
+	value := func(which string) string {
+		return fmt.Sprintf(`[{"type":"E","value":"%s %s","stacktrace":{"frames":[{"function":"f","in_app":true}]}}]`, common, which)
+	}
+	event := func(which string) []byte {
+		return fmt.Appendf(nil, `{"message":"m","exception":%s,"level":"warning"}`, value(which))
+	}
+	memos := map[string]*atomic.Value{}
+	decode := func(which string) *atomic.Value {
+		t.Helper()
+		ev, err := d.DecodeLeanInPlace(event(which), 0)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if want := common + " " + which; ev.Exceptions[0].Value != want || ev.Level != "warning" || ev.Message != "m" {
+			t.Fatalf("%s: got value %q, level %q, message %q", which, ev.Exceptions[0].Value, ev.Level, ev.Message)
+		}
+		return ev.ExceptionsMemo
+	}
+	for round := range 3 {
+		for _, which := range []string{"a", "b"} {
+			m := decode(which)
+			switch {
+			case round == 0 && m != nil:
+				t.Fatalf("%s: cached on its first sighting", which)
+			case round == 1:
+				memos[which] = m
+			case m != memos[which]:
+				t.Fatalf("%s, round %d: memo %p, want %p", which, round, m, memos[which])
+			}
+			// Now the entry lookupPrefix finds for that prefix.
+			if round > 0 {
+				in := event(which)
+				rest := in[bytes.Index(in, []byte("[")):]
+				if e := c.lookupPrefix(rest, DefaultMaxDepth); e == nil || e.text != value(which) || &e.memo != m {
+					t.Fatalf("%s, round %d: lookupPrefix found %v", which, round, e)
+				}
+			}
+		}
+	}
+	if memos["a"] == nil || memos["a"] == memos["b"] {
+		t.Fatalf("memos %v: want two", memos)
+	}
+	// A cached value followed by a stray bracket: the event is invalid, as
+	// it is without a cache.
+	bad := fmt.Appendf(nil, `{"exception":%s]}`, value("a"))
+	_, want := DecodeEvent(bad, 0)
+	if _, err := d.DecodeLeanInPlace(bytes.Clone(bad), 0); want == nil || !sameError(err, want) {
+		t.Errorf("cached value and a stray bracket: got %v, want %v", err, want)
+	}
+	// A longer value that starts like a cached one is not it.
+	longer := fmt.Appendf(nil, `{"exception":[{"type":"E","value":"%s a","stacktrace":{"frames":[{"function":"f","in_app":true}]}},{"type":"F"}]}`, common)
+	ev, err := d.DecodeLeanInPlace(longer, 0)
+	if err != nil || len(ev.Exceptions) != 2 || ev.ExceptionsMemo == memos["a"] {
+		t.Errorf("a value extending a cached one: got %d exceptions, memo %p (a's %p), error %v", len(ev.Exceptions), ev.ExceptionsMemo, memos["a"], err)
 	}
 }
 
@@ -157,7 +225,10 @@ func TestExceptionCacheDepth(t *testing.T) {
 func TestExceptionCacheBounded(t *testing.T) {
 	c := NewExceptionCache(2)
 	d := Decoder{Exceptions: c}
-	text := func(i int) string { return fmt.Sprintf(`[{"type":"E%d"}]`, i) } // an entry's text
+	// An entry's text, long enough to be found by its prefix too.
+	text := func(i int) string {
+		return fmt.Sprintf(`[{"type":"E%d","value":"%s"}]`, i, strings.Repeat("v", prefixLen))
+	}
 	has := func(gen map[uint64]*cachedExceptions, i int) bool {
 		e := gen[maphash.String(exceptionSeed, text(i))]
 		return e != nil && e.text == text(i)
@@ -186,6 +257,15 @@ func TestExceptionCacheBounded(t *testing.T) {
 		// entries later it is still there.
 		if i == 4 && !has(c.cur, 0) && !has(c.old, 0) {
 			t.Fatal("E0 was not moved forward when found in the older generation")
+		}
+		// The prefix index holds entries of the current generation only.
+		if len(c.byPrefix) == 0 {
+			t.Fatalf("E%d: no entry in the prefix index", i)
+		}
+		for _, e := range c.byPrefix {
+			if c.cur[maphash.String(exceptionSeed, e.text)] != e {
+				t.Fatalf("E%d: the prefix index holds %.20s…, which is not in the current generation", i, e.text)
+			}
 		}
 	}
 	if n := len(c.cur) + len(c.old); n > 4 {
