@@ -200,3 +200,54 @@ func StatusBytes(status []byte, key string) int64 {
 	}
 	return 0
 }
+
+// MachineCPU is the machine's CPU time from /proc/stat, over all CPUs, in
+// clock ticks: Idle counts idle and iowait, Total everything.
+type MachineCPU struct {
+	Idle, Total uint64
+}
+
+// IdleSince returns the fraction of the machine's CPU time that was idle
+// between earlier and m (0 when no time passed).
+func (m MachineCPU) IdleSince(earlier MachineCPU) float64 {
+	if m.Total <= earlier.Total {
+		return 0
+	}
+	return float64(m.Idle-earlier.Idle) / float64(m.Total-earlier.Total)
+}
+
+// ReadMachineCPU reads the machine's CPU time. A benchmark that is to run
+// flat out should leave little of it idle: idle CPU means the load did not
+// keep the machine busy (too few connections for the latency, say).
+func ReadMachineCPU() (MachineCPU, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return MachineCPU{}, err
+	}
+	return ParseProcStat(b)
+}
+
+// ParseProcStat parses the first ("cpu ") line of /proc/stat: user nice
+// system idle iowait irq softirq steal (guest time is already in user).
+func ParseProcStat(stat []byte) (MachineCPU, error) {
+	line, _, _ := bytes.Cut(stat, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 9 || string(f[0]) != "cpu" {
+		return MachineCPU{}, errors.New("benchproc: malformed /proc/stat")
+	}
+	var m MachineCPU
+	for i, s := range f[1:9] {
+		n, err := strconv.ParseUint(string(s), 10, 64)
+		if err != nil {
+			return MachineCPU{}, fmt.Errorf("benchproc: /proc/stat: %w", err)
+		}
+		if m.Total+n < m.Total {
+			return MachineCPU{}, errors.New("benchproc: /proc/stat: counters overflow")
+		}
+		m.Total += n
+		if i == 3 || i == 4 { // idle, iowait
+			m.Idle += n
+		}
+	}
+	return m, nil
+}

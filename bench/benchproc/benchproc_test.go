@@ -1,6 +1,7 @@
 package benchproc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -29,6 +30,21 @@ func TestProcParsers(t *testing.T) {
 	}
 	if got := StatusBytes(status, "VmRSS:"); got != 100<<20 {
 		t.Errorf("VmRSS: got %d, want %d", got, 100<<20)
+	}
+	m, err := ParseProcStat([]byte("cpu  100 5 50 800 45 0 0 0 0 0\ncpu0 50 2 25 400 20 0 0 0 0 0\n"))
+	if err != nil || m != (MachineCPU{Idle: 845, Total: 1000}) {
+		t.Errorf("ParseProcStat = %+v, %v; want idle 845 of 1000", m, err)
+	}
+	if got := (MachineCPU{Idle: 1045, Total: 1400}).IdleSince(m); got != 0.5 {
+		t.Errorf("IdleSince = %v, want 0.5", got)
+	}
+	for _, bad := range []string{"", "intr 1 2 3\n", "cpu 1 2 3\n", "cpu 1 2 3 x 5 6 7 8\n", "cpu 18446744073709551615 1 0 0 0 0 0 0\n"} {
+		if _, err := ParseProcStat([]byte(bad)); err == nil {
+			t.Errorf("ParseProcStat(%q) did not fail", bad)
+		}
+	}
+	if _, err := ReadMachineCPU(); err != nil {
+		t.Errorf("ReadMachineCPU: %v", err)
 	}
 	st, err := Read(os.Getpid())
 	if err != nil || st.RSS <= 0 || st.HWM < st.RSS {
@@ -86,4 +102,21 @@ func TestNextCursor(t *testing.T) {
 			t.Errorf("NextCursor(%q) = %q, %v; want %q, %v", c.values, got, more, c.want, c.more)
 		}
 	}
+}
+
+// FuzzProcParsers feeds the /proc parsers arbitrary text: they return an
+// error or a consistent result, and never panic.
+func FuzzProcParsers(f *testing.F) {
+	f.Add([]byte("1234 (tell tale) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 8 0 100 0 0\n"))
+	f.Add([]byte("cpu  100 5 50 800 45 0 0 0 0 0\ncpu0 50 2 25 400 20 0 0 0 0 0\n"))
+	f.Add([]byte("Name:\ttelltale\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if cpu, err := ParseStatCPU(b); err == nil && cpu < 0 && !bytes.Contains(b, []byte("-")) {
+			t.Errorf("ParseStatCPU(%q) = %v from no negative number", b, cpu)
+		}
+		if m, err := ParseProcStat(b); err == nil && m.Idle > m.Total {
+			t.Errorf("ParseProcStat(%q) = %+v: idle above total", b, m)
+		}
+		StatusBytes(b, "VmRSS:")
+	})
 }

@@ -92,7 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Loadgen, "loadgen", "bin/sentryload", "bench/sentryload binary")
 	fs.BoolVar(&c.Quick, "quick", false, "smoke run: 4 s phases (-flat, -rate-duration, -gzip-duration, -sink-duration not given explicitly)")
 	fs.IntVar(&c.Conns, "conns", 16, "connections of the fixed-rate phase")
-	fs.IntVar(&c.FlatConns, "flat-conns", 128, "connections of the flat-out phases (flat, gzip; Telltale and the null sink): a closed loop of few connections measures latency, not throughput")
+	fs.IntVar(&c.FlatConns, "flat-conns", 512, "connections of the flat-out phases (flat, gzip; Telltale and the null sink): a closed loop of few connections measures latency, not throughput (the idle column shows what they left unused)")
 	fs.IntVar(&c.Groups, "groups", 100, "distinct groups (issues)")
 	fs.IntVar(&c.Size, "size", 6500, "event payload `bytes`")
 	fs.Uint64Var(&c.Seed, "seed", 1, "sentryload seed")
@@ -165,7 +165,11 @@ type phase struct {
 	CPUSeconds     float64 `json:"cpu_seconds,omitempty"`
 	CPUUsPerEvent  float64 `json:"cpu_us_per_event,omitempty"`
 	LoadgenCPUFrac float64 `json:"loadgen_cpu_cores"` // sentryload's CPU seconds per second
-	Error          string  `json:"error,omitempty"`
+	// MachineIdle is the fraction of the machine's CPU time (all CPUs,
+	// idle and iowait) left idle during the phase. Flat out, a large one
+	// says the load, not the machine, set the rate.
+	MachineIdle float64 `json:"machine_idle"`
+	Error       string  `json:"error,omitempty"`
 }
 
 // telltaleRun is what is measured about the server outside the phases.
@@ -431,13 +435,22 @@ func (b *bench) runPhase(ctx context.Context, p phase, url string, srv *server) 
 	}
 	var sampler *rssSampler
 	var before benchproc.Stats
+	var machine benchproc.MachineCPU
+	started := false
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		fmt.Fprintln(logFile, sc.Text())
-		if srv != nil && sampler == nil && strings.HasPrefix(sc.Text(), "sentryload: sending") {
-			before, _ = benchproc.Read(srv.Pid())
-			sampler = sampleRSS(srv.Pid(), 200*time.Millisecond)
+		if !started && strings.HasPrefix(sc.Text(), "sentryload: sending") {
+			started = true
+			machine, _ = benchproc.ReadMachineCPU()
+			if srv != nil {
+				before, _ = benchproc.Read(srv.Pid())
+				sampler = sampleRSS(srv.Pid(), 200*time.Millisecond)
+			}
 		}
+	}
+	if now, err := benchproc.ReadMachineCPU(); err == nil && started {
+		p.MachineIdle = now.IdleSince(machine)
 	}
 	waitErr := cmd.Wait()
 	if sampler != nil {

@@ -247,7 +247,7 @@ func TestDriver(t *testing.T) {
 		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"issue check: PASS: 9 issues (want 9", "telltale/null-sink", "p99 accept latency at 200/s"} {
+	for _, want := range []string{"issue check: PASS: 9 issues (want 9", "telltale/null-sink", "p99 accept latency at 200/s", "loadgen CPU  idle"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -266,6 +266,9 @@ func TestDriver(t *testing.T) {
 	for _, p := range rep.Phases {
 		if p.Target == targetTelltale && (p.MaxRSS == 0 || p.RSSSamples == 0) {
 			t.Errorf("phase %s: no RSS samples", p.Name)
+		}
+		if p.MachineIdle < 0 || p.MachineIdle > 1 {
+			t.Errorf("phase %s %s: machine idle %v, want a fraction", p.Target, p.Name, p.MachineIdle)
 		}
 	}
 	txt, _ := os.ReadFile(filepath.Join(dir, "sentry.txt"))

@@ -59,7 +59,7 @@ func writeTable(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "\nSentry ingestion: %.0f-byte events in %d groups over %d connections flat out, %d at a fixed rate; %s, %s CPUs, load average at start %s\n\n",
 		evBytes, c.Groups, c.FlatConns, c.Conns, rep.Env["cpu"], rep.Env["ncpu"], rep.Env["loadavg"])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\ttarget\trate\tsent\taccepted\tevents/s\tp50 ms\tp99 ms\tmax ms\t429\t4xx\t5xx\terrors\tmax RSS\tCPU/event\tloadgen CPU\t")
+	fmt.Fprintln(tw, "phase\ttarget\trate\tsent\taccepted\tevents/s\tp50 ms\tp99 ms\tmax ms\t429\t4xx\t5xx\terrors\tmax RSS\tCPU/event\tloadgen CPU\tidle\t")
 	for _, p := range rep.Phases {
 		rate := "max"
 		if p.TargetRate > 0 {
@@ -70,7 +70,7 @@ func writeTable(w io.Writer, rep *report) {
 			name += "+gzip"
 		}
 		if p.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\t%s\terror: %s\t\t\t\t\t\t\t\t\t\t\t\t\t\n", name, p.Target, rate, p.Error)
+			fmt.Fprintf(tw, "%s\t%s\t%s\terror: %s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", name, p.Target, rate, p.Error)
 			continue
 		}
 		l := p.Load
@@ -85,13 +85,13 @@ func writeTable(w io.Writer, rep *report) {
 		if p.SenderLimited {
 			limited = " <"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s%.0f\t%.2f\t%.2f\t%.1f\t%d\t%d\t%d\t%d\t%s\t%s\t%.2f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s%.0f\t%.2f\t%.2f\t%.1f\t%d\t%d\t%d\t%d\t%s\t%s\t%.2f\t%.0f %%\t\n",
 			name, p.Target, rate, l.Sent, l.Accepted, limited, l.EventsPerSec, l.P50Ms, l.P99Ms, l.MaxMs,
-			l.Status429, l.Status4xx, l.Status5xx, l.Errors, rss, cpu, p.LoadgenCPUFrac)
+			l.Status429, l.Status4xx, l.Status5xx, l.Errors, rss, cpu, p.LoadgenCPUFrac, 100*p.MachineIdle)
 	}
 	for _, name := range []string{phaseFlat, phaseGzip} {
 		if r, ok := rep.Ratios[name]; ok {
-			fmt.Fprintf(tw, "%s\ttelltale/null-sink\t\t\t\t%.2fx\t\t\t\t\t\t\t\t\t\t\t\n", name, r)
+			fmt.Fprintf(tw, "%s\ttelltale/null-sink\t\t\t\t%.2fx\t\t\t\t\t\t\t\t\t\t\t\t\n", name, r)
 		}
 	}
 	tw.Flush()
@@ -127,6 +127,7 @@ func writeTable(w io.Writer, rep *report) {
 	fmt.Fprintln(w, "\nlatency: of accepted (200) requests, request written to answer read, per connection one at a time.")
 	fmt.Fprintln(w, "<: the fixed rate was not reached (sender or server too slow). max RSS: largest VmRSS sampled every 200 ms.")
 	fmt.Fprintln(w, "loadgen CPU: sentryload's CPU seconds per second (it shares the machine's cores with the server).")
+	fmt.Fprintln(w, "idle: the machine's CPU time left idle (or waiting on I/O) during the phase; flat out, much of it means too few connections.")
 }
 
 func writeJSON(path string, rep *report) error {
