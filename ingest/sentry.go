@@ -537,6 +537,7 @@ type reqScratch struct {
 	env  envelope.Envelope
 	dec  envelope.Decoder
 	grp  grouping.Grouper
+	gev  grouping.Event // what grp groups: Doc.GroupingInto
 	doc  issues.Doc
 	in   issues.Incoming
 	// dsnText and dsn are the last envelope dsn parsed with this scratch:
@@ -575,7 +576,7 @@ func putReqScratch(sc *reqScratch) {
 	for i := range sc.env.Items {
 		sc.env.Items[i].Payload = nil
 	}
-	sc.in = issues.Incoming{}
+	sc.in, sc.gev = issues.Incoming{}, grouping.Event{}
 	reqScratches.Put(sc)
 }
 
@@ -673,7 +674,7 @@ func (s *Sentry) store(ctx *fasthttp.RequestCtx, sc *reqScratch, proj *issues.Pr
 	if _, err := hex.Decode(in.EventID[:], []byte(ev.EventID)); err != nil {
 		return "", reject(fasthttp.StatusBadRequest, "bad_event_id", "bad event id %q", ev.EventID)
 	}
-	in.Group = sc.grp.Group(in.Doc.Grouping())
+	in.Group = sc.grp.Group(in.Doc.GroupingInto(&sc.gev))
 	// A timeout, not ctx: a context derived from a fasthttp.RequestCtx,
 	// which is not one of the context package's own, costs a goroutine per
 	// request watching its Done channel (measured: a goroutine wake-up per

@@ -59,13 +59,18 @@ type Request struct {
 }
 
 // Grouping returns grouping's view of d; it shares d's slices.
-func (d *Doc) Grouping() *grouping.Event {
-	return &grouping.Event{
+func (d *Doc) Grouping() *grouping.Event { return d.GroupingInto(new(grouping.Event)) }
+
+// GroupingInto is Grouping into e, which it returns: a caller with a
+// grouping.Event of its own to reuse allocates none per event.
+func (d *Doc) GroupingInto(e *grouping.Event) *grouping.Event {
+	*e = grouping.Event{
 		Platform: d.Platform, Level: d.Level, Logger: d.Logger, Transaction: d.Transaction,
 		Message: d.Message, LogTemplate: d.LogTemplate, LogFormatted: d.LogFormatted,
 		Fingerprint: d.Fingerprint, Tags: d.Tags, Exceptions: d.Exceptions, Threads: d.Threads,
 		ExceptionsMemo: d.ExceptionsMemo,
 	}
+	return e
 }
 
 // typ is Sentry's event type: "error" with exceptions, else "default".
