@@ -311,10 +311,12 @@ func panicInSort(hub *sentry.Hub) {
 // has n series of at least points samples each.
 func waitHistory(t *testing.T, api v1.API, expr string, n, points int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	eventually(t, "the history of "+expr, func() error {
 		now := time.Now()
 		v, _, _, err := api.QueryRange(context.Background(), expr, v1.Range{Start: now.Add(-5 * time.Minute), End: now, Step: time.Second})
+		if err != nil {
+			return err
+		}
 		m, _ := v.(model.Matrix)
 		full := 0
 		for _, s := range m {
@@ -322,14 +324,11 @@ func waitHistory(t *testing.T, api v1.API, expr string, n, points int) {
 				full++
 			}
 		}
-		if err == nil && full >= n {
-			return
+		if full < n {
+			return fmt.Errorf("%d of %d series with %d points", full, n, points)
 		}
-		if now.After(deadline) {
-			t.Fatalf("history of %s: %d of %d series with %d points (%v)", expr, full, n, points, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // hasRow is a predicate: the issue list shows a row whose title has text
