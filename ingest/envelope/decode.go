@@ -683,10 +683,9 @@ func (st *eventState) exceptions(s *scanner, ev *Event) bool {
 }
 
 // cachedExceptions reads the exception value through st.cache (see
-// ExceptionCache). While lookups mostly hit, the text is first skipped,
-// which validates it as decoding would, and decoded only when the cache
-// does not have it; otherwise it is decoded first and looked up after, so
-// that values that never repeat are not scanned twice.
+// ExceptionCache): found by its prefix, it is neither decoded nor skipped;
+// else it is decoded, then looked up by its whole text, and cached on its
+// second sighting.
 func (st *eventState) cachedExceptions(s *scanner, ev *Event) bool {
 	c := st.cache
 	s.ws()
@@ -696,22 +695,6 @@ func (st *eventState) cachedExceptions(s *scanner, ev *Event) bool {
 		ev.Exceptions, ev.ExceptionsMemo = e.exceptions, &e.memo
 		return true
 	}
-	var h uint64
-	looked, admit := false, false
-	if c.skipFirst() {
-		if !s.skip(1) {
-			return false
-		}
-		if text := s.b[start:s.i]; len(text) <= maxCachedException {
-			h, looked = maphash.Bytes(exceptionSeed, text), true
-			var e *cachedExceptions
-			if e, admit = c.lookup(text, h); e != nil {
-				ev.Exceptions, ev.ExceptionsMemo = e.exceptions, &e.memo
-				return true
-			}
-		}
-		s.i = start
-	}
 	if !st.exceptions(s, ev) {
 		return false
 	}
@@ -719,16 +702,12 @@ func (st *eventState) cachedExceptions(s *scanner, ev *Event) bool {
 	if len(text) > maxCachedException || len(ev.Exceptions) == 0 {
 		return true
 	}
-	if !looked {
-		h = maphash.Bytes(exceptionSeed, text)
-		var e *cachedExceptions
-		if e, admit = c.lookup(text, h); e != nil {
-			ev.Exceptions, ev.ExceptionsMemo = e.exceptions, &e.memo
-			return true
-		}
+	h := maphash.Bytes(exceptionSeed, text)
+	e, admit := c.lookup(text, h)
+	if e == nil && admit {
+		e = c.put(text, h, s.max, ev.Exceptions)
 	}
-	if admit {
-		e := c.put(text, h, s.max, ev.Exceptions)
+	if e != nil {
 		ev.Exceptions, ev.ExceptionsMemo = e.exceptions, &e.memo
 	}
 	return true

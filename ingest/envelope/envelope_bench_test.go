@@ -140,5 +140,22 @@ func BenchmarkDecoder(b *testing.B) {
 				return d.DecodeLeanInPlace(payload, depth)
 			})
 		})
+		// Four exception values in turn that differ only in their last
+		// frame's line (the same error thrown from four places; the
+		// payloads have no frames after the exception's): they share
+		// their first bytes, each repeats.
+		b.Run(bc.name+"-cached-alternating", func(b *testing.B) {
+			d := Decoder{Exceptions: NewExceptionCache(16)}
+			n := 0
+			benchDecode(b, bc.file, func(payload []byte, depth int) (*Event, error) {
+				i := bytes.LastIndex(payload, []byte(`"lineno":`))
+				if i < bytes.Index(payload, []byte(`"exception"`)) {
+					b.Fatal("no frame line in the exception")
+				}
+				n++
+				payload[i+len(`"lineno":`)] = byte('1' + n%4)
+				return d.DecodeLeanInPlace(payload, depth)
+			})
+		})
 	}
 }

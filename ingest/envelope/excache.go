@@ -10,8 +10,7 @@ import (
 // ExceptionCache keeps decoded "exception" values by their JSON text, for
 // a Decoder (Decoder.Exceptions): an event whose exception value is, byte
 // for byte, one seen before (the same error thrown again, the common case
-// of an error flood) takes the decoded exceptions from the cache, after
-// the scanner has only skipped over (and so still validated) the text.
+// of an error flood) takes the decoded exceptions from the cache.
 // Decoding the stack traces was the larger part of decoding an event.
 //
 // Equal text decodes to equal exceptions, so the cache changes no result;
@@ -22,15 +21,15 @@ import (
 // exceptions that never repeat (values with ids in them) costs a lookup
 // and a hash per event, not a copy.
 //
-// Whether the text is skipped before it is looked up, or decoded first,
-// depends on how often lookups have been hitting (see score): skipping is
-// the cheaper way when the value is likely cached, decoding when not.
-// Cheaper still, and tried first: an entry of at least prefixLen bytes is
-// also found by the hash of its first prefixLen bytes (lookupPrefix), and
-// an event whose value starts with the whole of its text has that value:
-// the text was validated when it was cached, and an object or array ends
-// where its text ends. Skipping a 20-frame stack trace was a third of
-// decoding a flood's event once its exceptions were cached.
+// A value is looked for before it is scanned at all: by the hash of its
+// first prefixLen bytes (lookupPrefix), among the entries whose texts
+// start with those bytes, and it is the entry whose whole text the
+// payload goes on with. The text was validated when it was cached, and an
+// object or array ends where its text ends, so the value is then neither
+// decoded nor skipped (skipping a 20-frame stack trace took a third of
+// decoding a flood's event with its exceptions cached). Otherwise the
+// value is decoded, and then looked up by its whole text (lookup): a
+// value shorter than prefixLen, or one not cached yet.
 //
 // It holds at most 2×max entries of at most maxCachedException bytes of
 // text each: entries are looked up in the current generation, then in
@@ -41,23 +40,21 @@ type ExceptionCache struct {
 	max      int
 	mu       sync.Mutex
 	cur, old map[uint64]*cachedExceptions // by the text's hash
-	// byPrefix holds, by the hash of their first prefixLen bytes, the
-	// entries of the current generation with texts at least that long
-	// that were last put or found under that hash. It starts empty with
-	// each generation, so it holds no entry the generations dropped.
-	byPrefix     map[uint64]*cachedExceptions
+	// byPrefix holds, by the hash of their first prefixLen bytes, up to
+	// maxPrefixEntries entries of the current generation with texts at
+	// least that long, the one last put or found by lookup first. It
+	// starts empty with each generation, so it holds no entry the
+	// generations dropped. A list is never changed in place (notePrefix
+	// makes a new one), so lookupPrefix reads it without the lock.
+	byPrefix     map[uint64][]*cachedExceptions
 	seen         map[uint64]bool // texts seen once: true in the current generation
 	hits, misses atomic.Uint64
-	// score rises by 1 on a hit and falls by 2 on a miss, within
-	// ±maxScore: it is above 0 while more than two lookups in three hit
-	// lately, and the decoder then skips a value before it looks it up
-	// (see cachedExceptions).
-	score atomic.Int32
 }
 
-// maxScore bounds ExceptionCache.score: after a run of hits, some 30
-// misses in a row (a new error taking over the flood) turn skipping off.
-const maxScore = 64
+// maxPrefixEntries bounds the entries byPrefix keeps for one prefix: the
+// same error thrown from that many places (same type and message, the
+// stack trace's outer frames alike) are all found by their prefix.
+const maxPrefixEntries = 8
 
 // maxCachedException bounds the text of an exception value the cache
 // keeps (and so its decoded size).
@@ -85,40 +82,52 @@ var exceptionSeed = maphash.MakeSeed()
 // NewExceptionCache returns a cache of up to about 2×max exception values
 // (a few KB each for a 20-frame stack trace).
 func NewExceptionCache(max int) *ExceptionCache {
-	return &ExceptionCache{max: max, cur: map[uint64]*cachedExceptions{}, byPrefix: map[uint64]*cachedExceptions{}, seen: map[uint64]bool{}}
+	return &ExceptionCache{max: max, cur: map[uint64]*cachedExceptions{}, byPrefix: map[uint64][]*cachedExceptions{}, seen: map[uint64]bool{}}
 }
 
 // lookupPrefix returns the entry whose text rest (the payload from where
 // an exception value starts) begins with, if it is found by the hash of
 // rest's first prefixLen bytes and was validated under a nesting bound no
-// larger than maxDepth; else nil, and the caller takes the way of lookup.
+// larger than maxDepth; else nil, and the caller decodes the value.
 func (c *ExceptionCache) lookupPrefix(rest []byte, maxDepth int) *cachedExceptions {
 	if len(rest) < prefixLen {
 		return nil
 	}
 	h := maphash.Bytes(exceptionSeed, rest[:prefixLen])
 	c.mu.Lock()
-	e := c.byPrefix[h]
+	entries := c.byPrefix[h]
 	c.mu.Unlock()
-	// Only an object or array ends where its text does: text "1" would
-	// be a prefix of the value 12. Entries hold nothing else (exceptions
-	// come from one or the other), which this keeps true.
-	if e == nil || e.maxDepth > maxDepth || (e.text[0] != '[' && e.text[0] != '{') || len(rest) < len(e.text) || string(rest[:len(e.text)]) != e.text {
-		return nil
+	for _, e := range entries {
+		// Only an object or array ends where its text does: text "1"
+		// would be a prefix of the value 12. Entries hold nothing else
+		// (exceptions come from one or the other), which this keeps true.
+		if e.maxDepth <= maxDepth && (e.text[0] == '[' || e.text[0] == '{') && len(rest) >= len(e.text) && string(rest[:len(e.text)]) == e.text {
+			c.hits.Add(1)
+			return e
+		}
 	}
-	c.hits.Add(1)
-	if c.score.Load() < maxScore {
-		c.score.Add(1)
-	}
-	return e
+	return nil
 }
 
-// notePrefix makes e the entry lookupPrefix finds for its first prefixLen
-// bytes. c.mu is held.
+// notePrefix puts e first among the entries lookupPrefix finds for its
+// first prefixLen bytes, in a new list. c.mu is held.
 func (c *ExceptionCache) notePrefix(e *cachedExceptions) {
-	if len(e.text) >= prefixLen {
-		c.byPrefix[maphash.String(exceptionSeed, e.text[:prefixLen])] = e
+	if len(e.text) < prefixLen {
+		return
 	}
+	h := maphash.String(exceptionSeed, e.text[:prefixLen])
+	old := c.byPrefix[h]
+	if len(old) > 0 && old[0] == e {
+		return
+	}
+	entries := make([]*cachedExceptions, 1, min(len(old)+1, maxPrefixEntries))
+	entries[0] = e
+	for _, o := range old {
+		if o != e && len(entries) < maxPrefixEntries {
+			entries = append(entries, o)
+		}
+	}
+	c.byPrefix[h] = entries
 }
 
 // Stats returns the number of lookups that found an entry and that did
@@ -126,9 +135,6 @@ func (c *ExceptionCache) notePrefix(e *cachedExceptions) {
 func (c *ExceptionCache) Stats() (hits, misses uint64) {
 	return c.hits.Load(), c.misses.Load()
 }
-
-// skipFirst reports whether lookups mostly hit lately (see score).
-func (c *ExceptionCache) skipFirst() bool { return c.score.Load() > 0 }
 
 // lookup returns the entry for text, whose hash is h, or nil. On a miss it
 // reports whether text was seen before and should be cached now (put);
@@ -162,18 +168,10 @@ func (c *ExceptionCache) lookup(text []byte, h uint64) (e *cachedExceptions, adm
 		}
 	}
 	c.mu.Unlock()
-	// The score's bounds are approximate under concurrent lookups, which
-	// is good enough for a heuristic.
 	if e == nil {
 		c.misses.Add(1)
-		if c.score.Load() > -maxScore {
-			c.score.Add(-2)
-		}
 	} else {
 		c.hits.Add(1)
-		if c.score.Load() < maxScore {
-			c.score.Add(1)
-		}
 	}
 	return e, admit
 }

@@ -16,15 +16,13 @@ import (
 // the first sighting (decoded, only noted), the second (decoded, cached)
 // and the third (taken from the cache). Each decode reads a copy of in of
 // its own, scribbled over once decoded: an entry sharing a payload's
-// memory would show in the next decode. With skip set, every decode skips
-// the value before it looks it up (as when lookups have been hitting);
-// else it decodes first. It returns the ExceptionsMemo of each decode.
-func checkCached(t *testing.T, d *Decoder, in []byte, maxDepth int, skip bool) [3]*atomic.Value {
+// memory would show in the next decode. It returns the ExceptionsMemo of
+// each decode.
+func checkCached(t *testing.T, d *Decoder, in []byte, maxDepth int) [3]*atomic.Value {
 	t.Helper()
 	var ids [3]*atomic.Value
 	full, ferr := DecodeEvent(in, maxDepth)
 	for i := range ids {
-		setSkip(d.Exceptions, skip)
 		buf := bytes.Clone(in)
 		ev, err := d.DecodeLeanInPlace(buf, maxDepth)
 		if ferr != nil || err != nil {
@@ -48,15 +46,6 @@ func checkCached(t *testing.T, d *Decoder, in []byte, maxDepth int, skip bool) [
 	return ids
 }
 
-// setSkip makes c's next lookup skip first, or decode first.
-func setSkip(c *ExceptionCache, skip bool) {
-	if skip {
-		c.score.Store(maxScore)
-	} else {
-		c.score.Store(-maxScore)
-	}
-}
-
 // TestExceptionCacheSameEvents decodes every payload the package's tests
 // decode through one cached Decoder: each must decode as without the
 // cache, and an event whose exceptions came from the cache must name them.
@@ -66,12 +55,11 @@ func TestExceptionCacheSameEvents(t *testing.T) {
 	shared := Decoder{Exceptions: NewExceptionCache(4)}
 	var d Decoder
 	cached, hits := 0, uint64(0)
-	for i, in := range leanInputs(t) {
-		skip := i%2 == 0
-		checkCached(t, &shared, in.in, in.depth, skip)
-		checkCached(t, &shared, in.in, in.depth, !skip)
+	for _, in := range leanInputs(t) {
+		checkCached(t, &shared, in.in, in.depth)
+		checkCached(t, &shared, in.in, in.depth)
 		d.Exceptions = NewExceptionCache(8)
-		ids := checkCached(t, &d, in.in, in.depth, skip)
+		ids := checkCached(t, &d, in.in, in.depth)
 		h, _ := d.Exceptions.Stats()
 		hits += h
 		if ids[0] != nil {
@@ -93,14 +81,6 @@ func TestExceptionCacheSameEvents(t *testing.T) {
 // TestExceptionCacheKey checks that the cache tells exception values apart
 // by their whole text, and that the rest of the event stays the event's.
 func TestExceptionCacheKey(t *testing.T) {
-	for _, skip := range []bool{false, true} {
-		t.Run(map[bool]string{false: "decode-first", true: "skip-first"}[skip], func(t *testing.T) {
-			testExceptionCacheKey(t, skip)
-		})
-	}
-}
-
-func testExceptionCacheKey(t *testing.T, skip bool) {
 	d := Decoder{Exceptions: NewExceptionCache(8)}
 	event := func(value, message string) []byte {
 		return fmt.Appendf(nil, `{"message":%q,"exception":[{"type":"E","value":%q,"stacktrace":{"frames":[{"function":"f","in_app":true}]}}]}`, message, value)
@@ -109,7 +89,6 @@ func testExceptionCacheKey(t *testing.T, skip bool) {
 	for _, value := range []string{"a", "b"} {
 		for i := range 3 {
 			msg := fmt.Sprint("message ", i)
-			setSkip(d.Exceptions, skip)
 			ev, err := d.DecodeLeanInPlace(event(value, msg), 0)
 			if err != nil {
 				t.Fatal(err)
@@ -125,7 +104,6 @@ func testExceptionCacheKey(t *testing.T, skip bool) {
 	}
 	// A value with the same text after white space is the same value; the
 	// white space before it is not part of the text.
-	setSkip(d.Exceptions, skip)
 	ev, err := d.DecodeLeanInPlace([]byte(`{"exception":  [{"type":"E","value":"a","stacktrace":{"frames":[{"function":"f","in_app":true}]}}]}`), 0)
 	if err != nil || ev.ExceptionsMemo != ids[1] {
 		t.Errorf("after white space: got memo %p, error %v; want %p", ev.ExceptionsMemo, err, ids[1])
@@ -145,21 +123,19 @@ func TestExceptionCacheDepth(t *testing.T) {
 			}
 		}
 		_, want := DecodeEvent(in, 5)
-		for _, skip := range []bool{false, true} {
-			setSkip(d.Exceptions, skip)
-			if _, err := d.DecodeLeanInPlace(bytes.Clone(in), 5); !sameError(err, want) || want == nil {
-				t.Errorf("cached value of %d bytes at depth 5, skipping first %v: got %v, want %v (too deep)", len(value), skip, err, want)
-			}
+		if _, err := d.DecodeLeanInPlace(bytes.Clone(in), 5); !sameError(err, want) || want == nil {
+			t.Errorf("cached value of %d bytes at depth 5: got %v, want %v (too deep)", len(value), err, want)
 		}
 	}
 }
 
 // TestExceptionCachePrefix checks the lookup by prefix: two values that
-// share their first prefixLen bytes are told apart and keep their own
-// entries and memos, a value found by its prefix is taken whole, and what
-// follows it is still the event's to validate.
+// share their first prefixLen bytes are told apart, keep their own
+// entries and memos and are both found by that prefix, a value found by
+// its prefix is taken whole, what follows it is still the event's to
+// validate, and the entries of one prefix are bounded.
 func TestExceptionCachePrefix(t *testing.T) {
-	c := NewExceptionCache(8)
+	c := NewExceptionCache(16)
 	d := Decoder{Exceptions: c}
 	common := strings.Repeat("c", prefixLen)
 	value := func(which string) string {
@@ -204,6 +180,15 @@ func TestExceptionCachePrefix(t *testing.T) {
 	if memos["a"] == nil || memos["a"] == memos["b"] {
 		t.Fatalf("memos %v: want two", memos)
 	}
+	found := func(which string) *cachedExceptions {
+		in := event(which)
+		return c.lookupPrefix(in[bytes.Index(in, []byte("[")):], DefaultMaxDepth)
+	}
+	for _, which := range []string{"a", "b"} {
+		if e := found(which); e == nil || &e.memo != memos[which] {
+			t.Errorf("%s: lookupPrefix found %v after both were cached, want its entry", which, e)
+		}
+	}
 	// A cached value followed by a stray bracket: the event is invalid, as
 	// it is without a cache.
 	bad := fmt.Appendf(nil, `{"exception":%s]}`, value("a"))
@@ -216,6 +201,25 @@ func TestExceptionCachePrefix(t *testing.T) {
 	ev, err := d.DecodeLeanInPlace(longer, 0)
 	if err != nil || len(ev.Exceptions) != 2 || ev.ExceptionsMemo == memos["a"] {
 		t.Errorf("a value extending a cached one: got %d exceptions, memo %p (a's %p), error %v", len(ev.Exceptions), ev.ExceptionsMemo, memos["a"], err)
+	}
+	// Of ten more values with that prefix, cached in turn, the last
+	// maxPrefixEntries are found by it.
+	var more []string
+	for i := range 10 {
+		more = append(more, fmt.Sprint("v", i))
+	}
+	for range 2 {
+		for _, which := range more {
+			decode(which)
+		}
+	}
+	if n := len(c.byPrefix[maphash.String(exceptionSeed, value("a")[:prefixLen])]); n != maxPrefixEntries {
+		t.Errorf("the prefix holds %d entries, want %d", n, maxPrefixEntries)
+	}
+	for i, which := range more {
+		if got, want := found(which) != nil, i >= len(more)-maxPrefixEntries; got != want {
+			t.Errorf("%s, cached %d of %d: found by its prefix %v, want %v", which, i+1, len(more), got, want)
+		}
 	}
 }
 
@@ -262,9 +266,11 @@ func TestExceptionCacheBounded(t *testing.T) {
 		if len(c.byPrefix) == 0 {
 			t.Fatalf("E%d: no entry in the prefix index", i)
 		}
-		for _, e := range c.byPrefix {
-			if c.cur[maphash.String(exceptionSeed, e.text)] != e {
-				t.Fatalf("E%d: the prefix index holds %.20s…, which is not in the current generation", i, e.text)
+		for _, entries := range c.byPrefix {
+			for _, e := range entries {
+				if c.cur[maphash.String(exceptionSeed, e.text)] != e {
+					t.Fatalf("E%d: the prefix index holds %.20s…, which is not in the current generation", i, e.text)
+				}
 			}
 		}
 	}
